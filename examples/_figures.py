@@ -1,0 +1,30 @@
+"""Where the examples write their PNGs, and showing them only on a display."""
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+FIGURE_DIR = Path(
+    os.environ.get("SKVAE_FIGURE_DIR", Path(__file__).resolve().parent / "figures")
+)
+
+
+def save(fig, name):
+    """Save ``fig`` as FIGURE_DIR/name and print where it went."""
+    FIGURE_DIR.mkdir(parents=True, exist_ok=True)
+    path = FIGURE_DIR / name
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    print(f"wrote {path}")
+    return path
+
+
+def show():
+    """plt.show() only where a display is there."""
+    if matplotlib.get_backend().lower() != "agg":
+        plt.show()

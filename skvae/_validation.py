@@ -1,0 +1,107 @@
+"""sklearn imports (private ones included) and input, seed and dtype helpers.
+
+The only module that imports sklearn's private API, so that a change there is
+mended in one place.
+"""
+
+import contextlib
+import os
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.utils import check_random_state  # noqa: F401
+from sklearn.utils._param_validation import (  # noqa: F401
+    Interval,
+    StrOptions,
+)
+from sklearn.utils.validation import (  # noqa: F401
+    check_is_fitted,
+    validate_data,
+)
+
+FLOAT_DTYPES = (np.float64, np.float32)
+SPARSE_FORMATS = ("csr", "csc")
+
+
+def check_unit_interval(X, *, method):
+    """Raise ``ValueError`` unless every value of X lies in [0, 1].
+
+    Used for the Bernoulli likelihood (AEVB appendix C.1), whose data must be
+    probabilities. X is dense or sparse and is not modified.
+    """
+    values = X.data if sp.issparse(X) else X
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            f"likelihood='bernoulli' needs X in [0, 1] in {method}, but X "
+            f"ranges over [{values.min():.4g}, {values.max():.4g}]. Scale it "
+            "(e.g. MinMaxScaler(clip=True)) or use likelihood='gaussian'."
+        )
+
+
+def clip_unit_interval(X):
+    """X clipped to [0, 1] (a copy where anything changes) and how many values moved."""
+    values = X.data if sp.issparse(X) else X
+    n_out = int(np.count_nonzero((values < 0) | (values > 1)))
+    if not n_out:
+        return X, 0
+    X = X.copy()
+    if sp.issparse(X):
+        np.clip(X.data, 0, 1, out=X.data)
+    else:
+        np.clip(X, 0, 1, out=X)
+    return X, n_out
+
+
+def draw_seed(random_state):
+    """One int seed for torch from a ``random_state`` (int, RandomState or None)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def resolve_device(device):
+    """``'auto'`` -> ``'cuda'`` when a GPU is available else ``'cpu'``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def worker_thread_limit():
+    """Threads torch may use here: fewer inside joblib/Dask workers.
+
+    joblib's loky backend and Dask set ``OMP_NUM_THREADS`` in the workers they
+    start (loky to ``cpu_count // n_jobs``); torch only reads it at import, so
+    a worker that imported torch before, or was started by another means,
+    would oversubscribe the cores. Returns None where no limit is set.
+    """
+    value = os.environ.get("OMP_NUM_THREADS")
+    if value and value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+@contextlib.contextmanager
+def limited_torch_threads():
+    """Scope torch's intra-op threads to :func:`worker_thread_limit`, then restore."""
+    limit = worker_thread_limit()
+    before = torch.get_num_threads()
+    if limit is None or limit >= before:
+        yield
+        return
+    torch.set_num_threads(limit)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def as_tensor(array, dtype, device="cpu"):
+    """A torch tensor of a dense numpy array, sharing memory where it can.
+
+    Read-only arrays (joblib memmaps, ``setflags(write=False)``) are copied, as
+    torch cannot wrap them.
+    """
+    array = np.asarray(array, dtype=dtype)
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.array(array, dtype=dtype, order="C")
+    return torch.from_numpy(array).to(device)
