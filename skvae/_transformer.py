@@ -395,32 +395,43 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self._fit(X, epochs=1, fresh=fresh, method="partial_fit")
 
     def _fit(self, X, *, epochs, fresh, method):
+        """Validate, build or reuse the net, train; on any error, undo everything."""
         before = dict(vars(self))
-        X = self._validate_input(X, reset=fresh)
-        if self.likelihood == "bernoulli":
-            check_unit_interval(X, method=method)
-        if fresh:
-            self._rng = check_random_state(draw_seed(self.random_state))
-            self._elbo_eps = self._rng.standard_normal(
-                (N_ELBO_SAMPLES, self.n_components)
-            )
-            net = self._build_net(X, seed=self._rng.randint(2**31 - 1))
-            snapshot = None
-        else:
-            net = self.net_
-            snapshot = copy.deepcopy(net.module_.state_dict())
+        if "_rng" in before:
+            before["_rng"] = copy.deepcopy(self._rng)
+        snapshot = None
         try:
+            X = self._validate_input(X, reset=fresh)
+            if self.likelihood == "bernoulli":
+                check_unit_interval(X, method=method)
+            if fresh:
+                self._rng = check_random_state(draw_seed(self.random_state))
+                self._elbo_eps = self._rng.standard_normal(
+                    (N_ELBO_SAMPLES, self.n_components)
+                )
+                net = self._build_net(X, seed=self._rng.randint(2**31 - 1))
+            else:
+                net = self.net_
+                snapshot = (
+                    copy.deepcopy(net.module_.state_dict()),
+                    copy.deepcopy(net.optimizer_.state_dict()),
+                    len(net.history),
+                )
             stopped = self._train(net, X, epochs, method == "fit")
-        except DivergenceError as exc:
+        except Exception as exc:
             if snapshot is not None:
-                net.module_.load_state_dict(snapshot)
+                net.module_.load_state_dict(snapshot[0])
+                net.optimizer_.load_state_dict(snapshot[1])
+                del net.history[snapshot[2] :]
             vars(self).clear()
             vars(self).update(before)
-            raise ValueError(
-                f"Training diverged: {exc}. Try a smaller learning_rate (now "
-                f"{self.learning_rate}), standardizing X (e.g. StandardScaler), "
-                "or a larger batch_size."
-            ) from None
+            if isinstance(exc, DivergenceError):
+                raise ValueError(
+                    f"Training diverged: {exc}. Try a smaller learning_rate (now "
+                    f"{self.learning_rate}), standardizing X (e.g. StandardScaler), "
+                    "or a larger batch_size."
+                ) from None
+            raise
         self.net_ = net
         self._n_features_out = self.n_components
         history = net.history
