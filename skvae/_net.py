@@ -101,6 +101,58 @@ class VAENet(NeuralNet):
         self.criterion_ = None
         return self
 
+    # Three trims of skorch's per-batch and per-epoch bookkeeping, which cost
+    # 5-10 % of an epoch of the default networks on CPU (benchmarks/RESULTS.md).
+    # None changes what is trained, recorded or called back.
+
+    def get_default_callbacks(self):
+        """skorch's defaults, without ``print_log`` unless ``verbose``.
+
+        ``PrintLog`` formats a table every epoch even when it prints nothing.
+        """
+        callbacks = super().get_default_callbacks()
+        if not self.verbose:
+            callbacks = [(n, cb) for n, cb in callbacks if n != "print_log"]
+        return callbacks
+
+    def _set_training(self, training=True):
+        """Set train or eval mode, skipping the walk when nothing would change.
+
+        skorch calls this before every batch; ``Module.train`` sets the flag on
+        every submodule through ``Module.__setattr__``.
+        """
+        module = self.module_
+        if isinstance(module, torch.nn.Module) and all(
+            m.training == training for m in module.modules()
+        ):
+            return
+        super()._set_training(training)
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's ``notify``; per-batch events skip callbacks that ignore them.
+
+        A callback that does not override ``on_batch_begin``/``on_batch_end``
+        has the base class's no-op there, so not calling it changes nothing.
+        """
+        if method_name not in ("on_batch_begin", "on_batch_end"):
+            return super().notify(method_name, **cb_kwargs)
+        callbacks = self.callbacks_
+        cache = getattr(self, "batch_listeners_", None)
+        if cache is None or cache[0] is not callbacks or cache[1] != len(callbacks):
+            listeners = {
+                name: [
+                    cb
+                    for _, cb in callbacks
+                    if name in getattr(cb, "__dict__", ())
+                    or getattr(type(cb), name, None) is not getattr(Callback, name)
+                ]
+                for name in ("on_batch_begin", "on_batch_end")
+            }
+            cache = self.batch_listeners_ = (callbacks, len(callbacks), listeners)
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in cache[2][method_name]:
+            getattr(cb, method_name)(self, **cb_kwargs)
+
     def kl_weight(self):
         """beta, ramped linearly from 0 over the first ``kl_warmup`` epochs."""
         if not self.kl_warmup:
