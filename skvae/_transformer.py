@@ -443,6 +443,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         elif fresh:
             self.validation_scores_ = None
             self.best_validation_score_ = None
+        if len(history) and "train_loss" not in history[-1]:
+            # An epoch cut short by KeyboardInterrupt (skorch stops and keeps
+            # the weights): count and record only the epochs that finished.
+            history.pop()
         if method == "fit" and not stopped and len(history) >= epochs:
             warnings.warn(
                 f"VAETransformer trained max_iter={self.max_iter} epochs and the "

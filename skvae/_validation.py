@@ -6,6 +6,7 @@ mended in one place.
 
 import contextlib
 import os
+import sys
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,12 +68,22 @@ def resolve_device(device):
 
 
 def worker_thread_limit():
-    """Threads torch may use here: fewer inside joblib/Dask workers.
+    """Threads torch may use for one fit or inference call here, or None.
 
-    joblib's loky backend and Dask set ``OMP_NUM_THREADS`` in the workers they
-    start (loky to ``cpu_count // n_jobs``); torch only reads it at import, so
-    a worker that imported torch before, or was started by another means,
-    would oversubscribe the cores. Returns None where no limit is set.
+    Measured with joblib 1.6, distributed 2026.8 and torch 2.13 (OpenMP):
+
+    - joblib's loky workers (``GridSearchCV(n_jobs=k)``) start with
+      ``OMP_NUM_THREADS = cpu_count // k`` and their thread pools already
+      limited; torch honours that at import, so nothing is left to do.
+    - Dask worker *processes* (``LocalCluster(processes=True)``, ``dask
+      worker`` under a nanny) start with ``OMP_NUM_THREADS=1``: likewise.
+    - Dask worker *threads* (``LocalCluster(processes=False)``) run inside the
+      client's process, where no such variable is set: each concurrent fit
+      would use all the cores. Dask sizes its threads to the cores, so a task
+      in a Dask worker thread gets one torch thread.
+
+    ``OMP_NUM_THREADS``, when set, wins; it is read again here for processes
+    that imported torch before setting it. Returns None where no limit applies.
     """
     value = os.environ.get("OMP_NUM_THREADS")
     if value and value.isdigit() and int(value) > 0:
@@ -89,9 +100,23 @@ def limited_torch_threads():
         yield
         return
     torch.set_num_threads(limit)
+    if _in_dask_worker():
+        return 1
     try:
         yield
     finally:
+def _in_dask_worker():
+    """True inside a task run by a ``dask.distributed`` worker (never imports dask)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
+
+
         torch.set_num_threads(before)
 
 
