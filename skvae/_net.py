@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import Subset
 
 from skvae._likelihoods import gaussian_kl_per_dim
@@ -185,6 +185,22 @@ class VAENet(NeuralNet):
         return loss
 
 
+class WarmupEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that ignores the KL warm-up epochs.
+
+    While beta is still being ramped up (the net's first ``kl_warmup``
+    epochs, counted over all fits), the training loss rises with the KL weight
+    and the held-out ELBO belongs to a model of a smaller beta: neither may
+    stop training, and no weights from then are kept as the best. Counting
+    starts at the first epoch trained with the full beta.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) < getattr(net, "kl_warmup", 0):
+            return
+        super().on_epoch_end(net, **kwargs)
+
+
 class EpochProgressBar(Callback):
     """A tqdm bar over epochs showing the loss, reconstruction and KL."""
 
@@ -194,7 +210,7 @@ class EpochProgressBar(Callback):
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=self.total, unit="epoch", leave=False)
+        self.bar_ = tqdm(total=self.total, unit="epoch", leave=True)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]

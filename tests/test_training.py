@@ -1,0 +1,297 @@
+"""Training controls, with MLPRegressor's names and meanings where they exist.
+
+early stopping and the loss-plateau rule, ConvergenceWarning, KL warm-up, free
+bits, warm_start, partial_fit, verbosity and the per-epoch history.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skvae import VAETransformer
+
+FAST = dict(hidden_layer_sizes=(16,), batch_size=16, random_state=0)
+
+
+def _kl_weights(vae):
+    """The KL weight each epoch trained with, read back from the loss parts.
+
+    Without free bits, every batch's loss is ``reconstruction + w * kl`` and
+    skorch averages the three with the same batch weights, so the epoch means
+    obey the same identity.
+    """
+    h = vae.net_.history
+    loss = np.array(h[:, "train_loss"])
+    rec = np.array(h[:, "train_reconstruction"])
+    kl = np.array(h[:, "train_kl"])
+    return (loss - rec) / kl
+
+
+# ------------------------------------------------------------------ stopping
+
+
+def test_early_stopping_stops_on_plateau_and_restores_best_weights(X_gauss):
+    params = dict(
+        FAST,
+        early_stopping=True,
+        validation_fraction=0.25,
+        n_iter_no_change=3,
+        tol=0.0,
+        learning_rate=1e-2,
+        max_iter=300,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        vae = VAETransformer(**params).fit(X_gauss)
+    assert vae.n_iter_ < 300
+    scores = vae.validation_scores_
+    assert len(scores) == vae.n_iter_ == len(vae.loss_curve_)
+    best_epoch = int(np.argmax(scores)) + 1
+    assert vae.best_validation_score_ == max(scores)
+    # MLPRegressor's rule: stop after n_iter_no_change epochs without a gain.
+    assert vae.n_iter_ == best_epoch + 3
+    # The restored weights are those of the best epoch: the same run cut off
+    # there (same seed, same split, same batches) gives the same model.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cut = VAETransformer(**{**params, "max_iter": best_epoch}).fit(X_gauss)
+    np.testing.assert_array_equal(vae.transform(X_gauss), cut.transform(X_gauss))
+    last = vae.net_.history[-1]
+    assert {"valid_loss", "valid_elbo", "valid_reconstruction", "valid_kl"} <= set(
+        last
+    )
+
+
+def test_without_early_stopping_the_training_loss_plateau_stops(X_gauss):
+    # No epoch can improve the training loss by tol=1e6 nats: the rule fires
+    # n_iter_no_change epochs after the first.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        vae = VAETransformer(
+            **FAST, tol=1e6, n_iter_no_change=2, max_iter=50
+        ).fit(X_gauss)
+    assert vae.n_iter_ == 3
+    assert vae.validation_scores_ is None and vae.best_validation_score_ is None
+    assert "valid_elbo" not in vae.net_.history[-1]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_convergence_warning_when_max_iter_ends_training(X_gauss, early_stopping):
+    vae = VAETransformer(**FAST, max_iter=2, early_stopping=early_stopping)
+    monitor = "held-out ELBO" if early_stopping else "training loss"
+    with pytest.warns(ConvergenceWarning, match=monitor):
+        vae.fit(X_gauss)
+    assert vae.n_iter_ == 2
+
+
+def test_history_records_elbo_terms_per_epoch(X_gauss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(**FAST, max_iter=4).fit(X_gauss)
+    h = vae.net_.history
+    assert len(h) == 4
+    for row in h:
+        assert {"epoch", "train_loss", "train_reconstruction", "train_kl",
+                "train_elbo", "dur"} <= set(row)
+        assert row["train_elbo"] == pytest.approx(
+            -(row["train_reconstruction"] + row["train_kl"])
+        )
+    np.testing.assert_allclose(vae.loss_curve_, h[:, "train_loss"])
+
+
+# ------------------------------------------------------- warm-up, free bits
+
+
+def test_kl_warmup_ramps_beta_linearly_then_holds(X_gauss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(
+            n_components=3, beta=2.0, kl_warmup=4, max_iter=6, **FAST
+        ).fit(X_gauss)
+    np.testing.assert_allclose(
+        _kl_weights(vae), [0.5, 1.0, 1.5, 2.0, 2.0, 2.0], rtol=1e-3
+    )
+    assert vae.net_.kl_weight() == 2.0
+    # Without warm-up every epoch trains with beta.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = VAETransformer(n_components=3, beta=2.0, max_iter=3, **FAST).fit(
+            X_gauss
+        )
+    np.testing.assert_allclose(_kl_weights(plain), [2.0] * 3, rtol=1e-3)
+
+
+def test_kl_warmup_epochs_do_not_count_for_stopping(X_gauss):
+    # tol=1e6: nothing ever improves. Without warm-up the rule fires at
+    # epoch 3; with a 10-epoch warm-up it only starts counting at epoch 10.
+    params = dict(FAST, tol=1e6, n_iter_no_change=2, max_iter=50)
+    vae = VAETransformer(kl_warmup=10, **params).fit(X_gauss)
+    assert vae.n_iter_ == 12
+    vae = VAETransformer(
+        kl_warmup=10, early_stopping=True, validation_fraction=0.25, **params
+    ).fit(X_gauss)
+    assert vae.n_iter_ == 12
+    # The weights kept are from the first epoch with the full beta.
+    assert vae.best_validation_score_ == vae.validation_scores_[9]
+
+
+def test_free_bits_floor_each_dimension_kl_in_the_loss_only(X_gauss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(n_components=2, free_bits=50.0, max_iter=3, **FAST).fit(
+            X_gauss
+        )
+    h = vae.net_.history
+    loss = np.array(h[:, "train_loss"])
+    rec = np.array(h[:, "train_reconstruction"])
+    kl = np.array(h[:, "train_kl"])
+    # Every dimension's KL is far below 50 nats, so the loss charges exactly
+    # 2 x 50 nats for it (and gives the KL no gradient) ...
+    assert np.all(kl < 50)
+    np.testing.assert_allclose(loss - rec, 100.0, rtol=1e-5)
+    # ... while the recorded ELBO and the score stay the plain ELBO.
+    np.testing.assert_allclose(h[:, "train_elbo"], -(rec + kl))
+    assert np.isfinite(vae.score(X_gauss))
+
+
+def test_free_bits_below_the_kl_change_nothing(X_gauss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = VAETransformer(n_components=2, max_iter=2, **FAST).fit(X_gauss)
+        b = VAETransformer(n_components=2, free_bits=1e-12, max_iter=2, **FAST).fit(
+            X_gauss
+        )
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-6)
+
+
+# ------------------------------------------------- warm_start, partial_fit
+
+
+def test_warm_start_continues_training(X_gauss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(
+            max_iter=5, warm_start=True, learning_rate=1e-2, **FAST
+        ).fit(X_gauss)
+        first_curve = list(vae.loss_curve_)
+        weights = vae.net_.module_.encoder.z_loc_layer.weight.detach().clone()
+        vae.fit(X_gauss)
+    assert vae.n_iter_ == 10 and len(vae.loss_curve_) == 10
+    assert vae.loss_curve_[:5] == first_curve
+    # Not restarted from scratch: it goes on from where it stopped.
+    assert vae.loss_curve_[5] < first_curve[0] - 0.3
+    assert not np.allclose(
+        weights, vae.net_.module_.encoder.z_loc_layer.weight.detach()
+    )
+
+
+def test_without_warm_start_refit_starts_over(X_gauss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(max_iter=3, **FAST).fit(X_gauss)
+        Z = vae.transform(X_gauss)
+        vae.fit(X_gauss)
+    assert vae.n_iter_ == 3
+    np.testing.assert_array_equal(Z, vae.transform(X_gauss))
+
+
+def test_warm_start_honours_changed_parameters(X_gauss):
+    """set_params between warm-started fits applies (beta schedules, lr decay)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(
+            n_components=3, max_iter=2, warm_start=True, **FAST
+        ).fit(X_gauss)
+        vae.set_params(beta=3.0, learning_rate=1e-4, batch_size=8)
+        vae.fit(X_gauss)
+    np.testing.assert_allclose(_kl_weights(vae), [1.0, 1.0, 3.0, 3.0], rtol=1e-3)
+    assert vae.net_.optimizer_.param_groups[0]["lr"] == 1e-4
+    assert vae.net_.history[-1, "batches", 0, "train_batch_size"] == 8
+
+
+def test_partial_fit_one_epoch_per_chunk(X_gauss):
+    vae = VAETransformer(n_components=2, learning_rate=1e-2, **FAST)
+    chunks = np.array_split(X_gauss, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for n_pass in range(3):
+            for i, chunk in enumerate(chunks):
+                vae.partial_fit(chunk)
+                assert vae.n_iter_ == 4 * n_pass + i + 1
+    assert len(vae.loss_curve_) == 12
+    # Each call passes once over its rows only.
+    assert sum(b["train_batch_size"] for b in vae.net_.history[-1, "batches"]) == 10
+    # It learns: the third pass over the chunks beats the first.
+    assert np.mean(vae.loss_curve_[8:]) < np.mean(vae.loss_curve_[:4])
+    assert vae.transform(X_gauss).shape == (40, 2)
+    with pytest.raises(ValueError, match="features"):
+        vae.partial_fit(X_gauss[:, :3])
+    assert vae.n_iter_ == 12
+
+
+def test_partial_fit_after_fit_continues(X_gauss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(max_iter=3, **FAST).fit(X_gauss)
+    vae.partial_fit(X_gauss[:20])
+    assert vae.n_iter_ == 4
+
+
+def test_partial_fit_keeps_warming_up(X_gauss):
+    vae = VAETransformer(n_components=3, kl_warmup=3, **FAST)
+    for _ in range(4):
+        vae.partial_fit(X_gauss)
+    np.testing.assert_allclose(_kl_weights(vae), [1 / 3, 2 / 3, 1.0, 1.0], rtol=1e-3)
+
+
+# ------------------------------------------------------------------ verbose
+
+
+def test_verbose_0_is_silent(X_gauss, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        VAETransformer(max_iter=3, verbose=0, **FAST).fit(X_gauss)
+        VAETransformer(max_iter=3, early_stopping=True, **FAST).fit(X_gauss)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_verbose_1_shows_a_progress_bar_on_stderr(X_gauss, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        VAETransformer(max_iter=3, verbose=1, **FAST).fit(X_gauss)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "3/3" in err and "epoch" in err
+    for name in ("loss=", "rec=", "kl="):
+        assert name in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        VAETransformer(max_iter=2, verbose=1, early_stopping=True, **FAST).fit(X_gauss)
+    assert "val_elbo=" in capsys.readouterr().err
+
+
+def test_verbose_2_prints_a_table_of_epochs(X_gauss, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(max_iter=3, verbose=2, **FAST).fit(X_gauss)
+    out, _ = capsys.readouterr()
+    for column in ("epoch", "train_loss", "train_reconstruction", "train_kl"):
+        assert column in out
+    assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 3
+    # Turning it down on a warm-started model silences it.
+    vae.set_params(verbose=0)
+    vae.partial_fit(X_gauss)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_fitted_model_pickles_after_verbose_fit(X_gauss):
+    import pickle
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae = VAETransformer(max_iter=2, verbose=1, **FAST).fit(X_gauss)
+    clone = pickle.loads(pickle.dumps(vae))
+    np.testing.assert_array_equal(clone.transform(X_gauss), vae.transform(X_gauss))
