@@ -88,23 +88,11 @@ def worker_thread_limit():
     value = os.environ.get("OMP_NUM_THREADS")
     if value and value.isdigit() and int(value) > 0:
         return int(value)
+    if _in_dask_worker():
+        return 1
     return None
 
 
-@contextlib.contextmanager
-def limited_torch_threads():
-    """Scope torch's intra-op threads to :func:`worker_thread_limit`, then restore."""
-    limit = worker_thread_limit()
-    before = torch.get_num_threads()
-    if limit is None or limit >= before:
-        yield
-        return
-    torch.set_num_threads(limit)
-    if _in_dask_worker():
-        return 1
-    try:
-        yield
-    finally:
 def _in_dask_worker():
     """True inside a task run by a ``dask.distributed`` worker (never imports dask)."""
     distributed = sys.modules.get("distributed")
@@ -117,6 +105,18 @@ def _in_dask_worker():
     return True
 
 
+@contextlib.contextmanager
+def limited_torch_threads():
+    """Scope torch's intra-op threads to :func:`worker_thread_limit`, then restore."""
+    limit = worker_thread_limit()
+    before = torch.get_num_threads()
+    if limit is None or limit >= before:
+        yield
+        return
+    torch.set_num_threads(limit)
+    try:
+        yield
+    finally:
         torch.set_num_threads(before)
 
 
