@@ -17,7 +17,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils.sparsefuncs import mean_variance_axis
-from skorch.callbacks import EarlyStopping, PassthroughScoring
+from skorch.callbacks import PassthroughScoring
 from skorch.dataset import ValidSplit
 from skorch.utils import noop
 
@@ -29,6 +29,7 @@ from skvae._net import (
     EpochProgressBar,
     RowDataset,
     VAENet,
+    WarmupEarlyStopping,
 )
 from skvae._validation import (
     FLOAT_DTYPES,
@@ -129,14 +130,20 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     kl_warmup : int, default=0
         Epochs over which the KL weight is ramped linearly from 0 to ``beta``
-        (Sonderby et al. 2016), against posterior collapse. 0 disables it.
+        (Sonderby et al. 2016), against posterior collapse: epoch t of the
+        net's life (counted over warm starts and partial fits) trains with
+        ``beta * min(1, t / kl_warmup)``. The stopping rules start counting
+        at the end of the warm-up. 0 disables it.
 
     free_bits : float, default=0.0
         Minimum KL, in nats, that each latent dimension is charged in the
         training loss (Kingma et al. 2016), against posterior collapse.
 
     warm_start : bool, default=False
-        If True, :meth:`fit` continues from the weights of the previous fit.
+        If True, :meth:`fit` continues from the weights of the previous fit
+        for up to ``max_iter`` more epochs (``n_iter_`` and ``loss_curve_``
+        keep counting), with the training parameters set since (``beta``,
+        ``learning_rate``, ``batch_size``...); the network's shape stays.
 
     encoder : torch.nn.Module instance or class, default=None
         A custom encoder network. Called on a float tensor of shape
@@ -195,7 +202,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         None.
 
     best_validation_score_ : float or None
-        Best of ``validation_scores_``, else None.
+        Held-out ELBO of the weights that early stopping restored (the best
+        epoch after the KL warm-up), else None.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -439,7 +447,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.loss_curve_ = list(history[:, "train_loss"])
         if self.early_stopping and method == "fit":
             self.validation_scores_ = list(history[:, "valid_elbo"])
-            self.best_validation_score_ = max(self.validation_scores_)
+            # The score of the weights early stopping restored (warm-up excluded).
+            best_epoch = dict(net.callbacks_)["stop"].best_epoch_
+            self.best_validation_score_ = (
+                history[best_epoch - 1, "valid_elbo"]
+                if best_epoch
+                else max(self.validation_scores_)
+            )
         elif fresh:
             self.validation_scores_ = None
             self.best_validation_score_ = None
@@ -522,7 +536,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         net.train_split = (
             ValidSplit(self.validation_fraction, random_state=seed) if early else None
         )
-        stopper = EarlyStopping(
+        stopper = WarmupEarlyStopping(
             monitor="valid_elbo" if early else "train_loss",
             lower_is_better=not early,
             patience=self.n_iter_no_change,
@@ -544,6 +558,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if self.verbose == 1:
             callbacks.append(("progress", EpochProgressBar(total=epochs)))
         net.callbacks = callbacks
+        self._sync_net(net)
         if sp.issparse(X):
             data = X.astype(np.float32)
         else:
@@ -557,6 +572,23 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 net.initialize()
             net.partial_fit(RowDataset(data), epochs=epochs)
         return stopper.misses_ >= stopper.patience
+
+    def _sync_net(self, net):
+        """Pass the training hyperparameters to a net built by an earlier fit.
+
+        A warm-started ``fit`` or a ``partial_fit`` honours ``set_params`` made
+        since (e.g. a larger ``beta`` or a smaller ``learning_rate``), as
+        MLPRegressor does; Adam's moment estimates are kept.
+        """
+        net.beta, net.kl_warmup, net.free_bits = (
+            self.beta, self.kl_warmup, self.free_bits
+        )
+        net.batch_size, net.max_epochs = self.batch_size, self.max_iter
+        net.verbose = int(self.verbose >= 2)
+        net.lr = self.learning_rate
+        if net.initialized_:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.learning_rate
 
     # ------------------------------------------------------------ inference
 

@@ -64,6 +64,18 @@ def resolve_device(device):
     """``'auto'`` -> ``'cuda'`` when a GPU is available else ``'cpu'``."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:<index>' or 'auto', got {device!r}."
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r}, but torch sees no CUDA GPU here (torch "
+            f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). Use "
+            "device='auto' to take a GPU only where there is one, or 'cpu'."
+        )
     return device
 
 
