@@ -1,0 +1,145 @@
+"""A hand-written PyTorch training loop of the same model as VAETransformer.
+
+The reference that ``benchmarks/run.py`` times and scores skvae against. It
+takes the *same* networks and heads (``skvae._modules``, ``skvae._likelihoods``)
+with the *same* initial weights, draws the *same* seeds in the same order as
+``VAETransformer.fit`` and slices the *same* shuffled mini-batches out of one
+in-memory float32 tensor; everything else (loss, optimizer step, ELBO and
+importance-weighted log-likelihood) is written here from the formulas of
+Kingma & Welling (2014) and Burda et al. (2016), without skvae or skorch code.
+With the same seed, its training losses match ``VAETransformer.loss_curve_``
+to float32 rounding (``run.py`` checks this), so any time difference is the
+wrapper's overhead and nothing else.
+"""
+
+import copy
+import math
+
+import numpy as np
+import torch
+
+from skvae._validation import check_random_state, draw_seed
+
+N_ELBO_SAMPLES = 16  # as skvae._transformer; only used to mirror its RNG draws
+
+
+def reference_model(estimator, X):
+    """The initial module VAETransformer(**params).fit(X) starts from, and its seed.
+
+    Mirrors ``VAETransformer._fit``: one seed from ``random_state``, the
+    score-sample noise, the network seed (``_build_net``), then the training
+    seed that ``_train`` passes to ``torch.manual_seed`` before the first epoch.
+
+    Returns
+    -------
+    module : skvae.VAEModule
+        A fresh copy of the untrained module (weights as fit would start with).
+    train_seed : int
+        Seed for torch's global generator at the start of training.
+    """
+    est = copy.deepcopy(estimator)
+    X = est._validate_input(X, reset=True)
+    est._rng = check_random_state(draw_seed(est.random_state))
+    est._elbo_eps = est._rng.standard_normal((N_ELBO_SAMPLES, est.n_components))
+    net = est._build_net(X, seed=est._rng.randint(2**31 - 1))
+    train_seed = int(est._rng.randint(2**31 - 1))
+    return copy.deepcopy(net.module), train_seed
+
+
+def negative_elbo(module, x, beta=1.0):
+    """Mini-batch loss: mean over rows of -log p(x|z) + beta * KL (one z per row)."""
+    z_loc, z_logvar = module.encoder(x)
+    z = z_loc + torch.exp(0.5 * z_logvar) * torch.randn_like(z_loc)
+    log_px = module.likelihood.log_prob(x, module.decoder(z))
+    kl = -0.5 * (1 + z_logvar - z_loc**2 - z_logvar.exp()).sum(1)
+    return -log_px.mean() + beta * kl.mean(), log_px.mean(), kl.mean()
+
+
+def train(module, X, *, epochs, batch_size, lr, seed, on_epoch_end=None):
+    """Train ``module`` in place with Adam; return the per-epoch mean training loss.
+
+    Same order of random draws as skvae: ``torch.manual_seed(seed)``, then per
+    epoch one ``randperm`` for the batch order and one ``randn`` per batch for
+    the reparameterization noise. ``on_epoch_end(epoch, module)`` may evaluate
+    the model (its time is the caller's to exclude).
+    """
+    X = torch.as_tensor(X, dtype=torch.float32)
+    n = X.shape[0]
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+    losses = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for epoch in range(epochs):
+            module.train()
+            total = torch.zeros(())
+            perm = torch.randperm(n)
+            for start in range(0, n, batch_size):
+                xb = X[perm[start : start + batch_size]]
+                optimizer.zero_grad()
+                loss, _, _ = negative_elbo(module, xb)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach() * xb.shape[0]
+            losses.append(total.item() / n)
+            if on_epoch_end is not None:
+                with torch.random.fork_rng(devices=[]):
+                    on_epoch_end(epoch, module)
+    module.eval()
+    return losses
+
+
+@torch.no_grad()
+def elbo(module, X, n_samples=16, seed=0, batch_size=2048):
+    """Held-out ELBO per row (nats): MC average of log p(x|z), closed-form KL."""
+    module.eval()
+    g = torch.Generator().manual_seed(seed)
+    X = torch.as_tensor(X, dtype=torch.float32)
+    out = []
+    for start in range(0, X.shape[0], batch_size):
+        x = X[start : start + batch_size]
+        z_loc, z_logvar = module.encoder(x)
+        eps = torch.randn((n_samples, *z_loc.shape), generator=g)
+        z = z_loc + torch.exp(0.5 * z_logvar) * eps
+        x_out = module.decoder(z.reshape(-1, z.shape[-1])).reshape(n_samples, len(x), -1)
+        log_px = module.likelihood.log_prob(x.expand_as(x_out), x_out).mean(0)
+        kl = -0.5 * (1 + z_logvar - z_loc**2 - z_logvar.exp()).sum(1)
+        out.append(log_px - kl)
+    return torch.cat(out).double().numpy()
+
+
+@torch.no_grad()
+def iw_log_likelihood(module, X, n_samples=100, seed=0, batch_size=256, chunk=50):
+    """Importance-weighted estimate of log p(x) per row, nats (Burda et al. 2016).
+
+    ``log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)``, z_k ~ q(z|x) independent
+    for every row (skvae shares its K noise vectors across rows instead).
+    """
+    module.eval()
+    g = torch.Generator().manual_seed(seed)
+    X = torch.as_tensor(X, dtype=torch.float32)
+    log2pi = math.log(2 * math.pi)
+    out = []
+    for start in range(0, X.shape[0], batch_size):
+        x = X[start : start + batch_size]
+        z_loc, z_logvar = module.encoder(x)
+        std = torch.exp(0.5 * z_logvar)
+        log_w = []
+        for k0 in range(0, n_samples, chunk):
+            k = min(chunk, n_samples - k0)
+            eps = torch.randn((k, *z_loc.shape), generator=g)
+            z = z_loc + std * eps
+            x_out = module.decoder(z.reshape(-1, z.shape[-1])).reshape(k, len(x), -1)
+            log_px = module.likelihood.log_prob(x.expand_as(x_out), x_out)
+            log_pz = -0.5 * (z**2 + log2pi).sum(-1)
+            log_qz = -0.5 * (eps**2 + log2pi + z_logvar).sum(-1)
+            log_w.append(log_px + log_pz - log_qz)
+        log_w = torch.cat(log_w)
+        out.append(torch.logsumexp(log_w, 0) - math.log(n_samples))
+    return torch.cat(out).double().numpy()
+
+
+@torch.no_grad()
+def encode(module, X):
+    """Bare inference: the encoder's z_loc under no_grad, one call."""
+    return module.encoder(torch.as_tensor(X))[0].numpy()
+
