@@ -18,6 +18,10 @@ from torch.utils.data import Subset
 from skvae._likelihoods import gaussian_kl_per_dim
 
 
+# Stands for ``module_`` in the pickled state of a VAENet (see __getstate__).
+_SAME_AS_MODULE_ = "<the trained module_>"
+
+
 class DivergenceError(ValueError):
     """Training produced a non-finite loss."""
 
@@ -95,6 +99,22 @@ class VAENet(NeuralNet):
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
+
+    def __getstate__(self):
+        # ``module`` is the VAEModule instance the estimator passed in, which
+        # skorch trains in place as ``module_``. skorch pickles ``module_``
+        # apart so that CUDA tensors are remapped to the CPU on a machine
+        # without a GPU; ``module`` would be pickled again as is, and fail to
+        # load there. Keep one copy: ``module_``.
+        state = super().__getstate__()
+        if state.get("module") is self.__dict__.get("module_"):
+            state["module"] = _SAME_AS_MODULE_
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if isinstance(self.module, str) and self.module == _SAME_AS_MODULE_:
+            self.module = self.module_
 
     def initialize_criterion(self):
         """No criterion module: the loss is :meth:`get_loss`."""

@@ -19,6 +19,7 @@ from sklearn.utils import check_array
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from skorch.callbacks import PassthroughScoring
 from skorch.dataset import ValidSplit
+from skorch.history import History
 from skorch.utils import noop
 
 from skvae._likelihoods import BernoulliHead, GaussianHead, gaussian_kl
@@ -52,6 +53,8 @@ from skvae._validation import (
 N_ELBO_SAMPLES = 16
 # Upper bound on the elements of one inference batch (rows x samples x features).
 INFERENCE_BATCH_ELEMENTS = 2**22
+# Tag of the files written by VAETransformer.save_weights.
+WEIGHTS_FORMAT = "skvae.weights/1"
 
 
 class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -442,6 +445,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             raise
         self.net_ = net
         self._n_features_out = self.n_components
+        for _, callback in net.callbacks_:
+            # skorch's EarlyStopping keeps its copy of the best weights after
+            # restoring them: twice the model's memory in every pickle, and
+            # device tensors that skorch's CUDA-to-CPU remapping does not see.
+            if getattr(callback, "best_model_weights_", None) is not None:
+                callback.best_model_weights_ = None
         history = net.history
         self.n_iter_ = len(history)
         self.loss_curve_ = list(history[:, "train_loss"])
@@ -824,6 +833,155 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         return self._map_rows(X, log_likelihood, chunk * self.n_features_in_)
 
+    # ---------------------------------------------------------- persistence
+
+    def save_weights(self, path):
+        """Save the fitted model as tensors and plain values: no pickled code.
+
+        The file holds the constructor parameters, the fitted attributes and
+        the network's ``state_dict`` (on the CPU), written with
+        :func:`torch.save`. :meth:`load_weights` reads it back with
+        ``torch.load(weights_only=True)``, which refuses anything but tensors
+        and plain containers, so a file from an untrusted source cannot run
+        code (a pickle, and so ``joblib.load``, can). Custom ``encoder`` or
+        ``decoder`` networks are code: they are not saved, and must be passed
+        again to :meth:`load_weights`. Adam's moment estimates and skorch's
+        per-batch history are not saved either: a warm start after loading starts a
+        fresh optimizer.
+
+        Parameters
+        ----------
+        path : str or path-like or file-like
+            Where to write; the usual suffix is ``.pt``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        """
+        check_is_fitted(self)
+        params = self.get_params(deep=False)
+        custom = [name for name in ("encoder", "decoder") if params[name] is not None]
+        for name in custom:
+            params[name] = params[f"{name}_kwargs"] = None
+        params["hidden_layer_sizes"] = [int(h) for h in self.hidden_layer_sizes]
+        if not isinstance(params["random_state"], (Integral, type(None))):
+            params["random_state"] = None  # a RandomState instance is not data
+        names = getattr(self, "feature_names_in_", None)
+        _, keys, pos, has_gauss, cached = self._rng.get_state()
+        state = {
+            "format": WEIGHTS_FORMAT,
+            "params": params,
+            "custom_networks": custom,
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            "n_iter": int(self.n_iter_),
+            "history": [
+                {k: _plain(v) for k, v in row.items() if k != "batches"}
+                for row in self.net_.history
+            ],
+            "loss_curve": [float(v) for v in self.loss_curve_],
+            "validation_scores": (
+                None
+                if self.validation_scores_ is None
+                else [float(v) for v in self.validation_scores_]
+            ),
+            "best_validation_score": (
+                None
+                if self.best_validation_score_ is None
+                else float(self.best_validation_score_)
+            ),
+            "elbo_eps": torch.as_tensor(self._elbo_eps),
+            "rng_state": [torch.as_tensor(keys.astype(np.int64)), int(pos),
+                          int(has_gauss), float(cached)],
+            "module_state": {
+                k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()
+            },
+        }
+        torch.save(state, path)
+
+    @classmethod
+    def load_weights(cls, path, **params):
+        """Rebuild a fitted VAETransformer from :meth:`save_weights`' file.
+
+        Reads with ``torch.load(weights_only=True)`` onto the CPU: only
+        tensors and plain values are accepted, no code runs. The result gives
+        the same ``transform``, ``score_samples`` and ``sample`` as the saved
+        model.
+
+        Parameters
+        ----------
+        path : str or path-like or file-like
+            A file written by :meth:`save_weights`.
+
+        **params : dict
+            Constructor parameters that replace the saved ones: the
+            ``encoder`` and ``decoder`` (and their ``_kwargs``) of a model
+            fitted with custom networks, which must be given again, or
+            ``device``. A model saved with ``device='cuda'`` loads with
+            ``device='cpu'`` where torch sees no GPU, with a warning.
+
+        Returns
+        -------
+        vae : VAETransformer
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a skvae weights file, or a custom network the
+            model was fitted with is not given again.
+        """
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != WEIGHTS_FORMAT:
+            raise ValueError(
+                f"{path!r} is not a file written by VAETransformer.save_weights "
+                f"(expected format {WEIGHTS_FORMAT!r})."
+            )
+        missing = [n for n in state["custom_networks"] if params.get(n) is None]
+        if missing:
+            raise ValueError(
+                f"This model was fitted with a custom {' and '.join(missing)}, "
+                "which save_weights does not store (it is code): pass the same "
+                f"network again, e.g. load_weights(path, {missing[0]}=...)."
+            )
+        saved = dict(state["params"])
+        saved["hidden_layer_sizes"] = tuple(saved["hidden_layer_sizes"])
+        if "device" not in params and "cuda" in str(saved["device"]) and (
+            not torch.cuda.is_available()
+        ):
+            warnings.warn(
+                f"The model was saved with device={saved['device']!r}, but torch "
+                "sees no CUDA GPU here: loading it with device='cpu'.",
+                UserWarning,
+            )
+            saved["device"] = "cpu"
+        vae = cls(**{**saved, **params})
+        vae._validate_params()
+        n_features = state["n_features_in"]
+        # The networks' shapes; their data statistics are buffers, overwritten below.
+        net = vae._build_net(np.zeros((2, n_features), dtype=np.float32), seed=0)
+        net.initialize()
+        net.module_.load_state_dict(state["module_state"])
+        # Per-epoch history (not the per-batch one): warm starts keep counting.
+        net.history_ = History([{**row, "batches": []} for row in state["history"]])
+        vae.net_ = net
+        vae.n_features_in_ = n_features
+        if state["feature_names_in"] is not None:
+            vae.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        vae._n_features_out = vae.n_components
+        vae.n_iter_ = state["n_iter"]
+        vae.loss_curve_ = state["loss_curve"]
+        vae.validation_scores_ = state["validation_scores"]
+        vae.best_validation_score_ = state["best_validation_score"]
+        vae._elbo_eps = state["elbo_eps"].numpy()
+        keys, pos, has_gauss, cached = state["rng_state"]
+        vae._rng = np.random.RandomState()
+        vae._rng.set_state(
+            ("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, cached)
+        )
+        return vae
+
     # -------------------------------------------------------------- helpers
 
     def _validate_scored(self, X):
@@ -859,12 +1017,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _map_rows(self, X, fn, width):
         """Apply ``fn`` to batches of rows of X (dense or CSR) and stack the results.
 
-        ``width`` is the number of values per row ``fn`` handles at once; batches
-        are sized so that peak memory stays near input plus output size.
+        ``width`` is the number of values per row ``fn`` handles at once; each
+        batch holds at most ``INFERENCE_BATCH_ELEMENTS`` of them, and of the
+        densified input values (a sparse batch is as wide as X), so peak memory
+        stays near input plus output size.
         """
         dtype = np.dtype(X.dtype)
         device = self.net_.device
-        step = max(1, min(4096, INFERENCE_BATCH_ELEMENTS // max(1, width)))
+        width = max(1, width, X.shape[1])
+        step = max(1, min(4096, INFERENCE_BATCH_ELEMENTS // width))
         out = []
         with torch.no_grad(), limited_torch_threads():
             for start in range(0, X.shape[0], step):
@@ -879,6 +1040,17 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
         return tags
+
+
+def _plain(value):
+    """A history value as plain Python (numpy scalars to int/float), for save_weights."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def module_dtype(module):

@@ -165,15 +165,17 @@ def test_batched_inference_equals_unbatched(monkeypatch, X_gauss, sparse):
     map_rows = vae._map_rows
 
     def spy(X, fn, width):
-        step = max(1, skvae._transformer.INFERENCE_BATCH_ELEMENTS // max(1, width))
+        budget = skvae._transformer.INFERENCE_BATCH_ELEMENTS
+        step = max(1, budget // max(1, width, X.shape[1]))
         batch_sizes.append(min(step, X.shape[0]))
         return map_rows(X, fn, width)
 
-    monkeypatch.setattr(skvae._transformer, "INFERENCE_BATCH_ELEMENTS", 7)
+    monkeypatch.setattr(skvae._transformer, "INFERENCE_BATCH_ELEMENTS", 20)
     monkeypatch.setattr(vae, "_map_rows", spy)
     batched = _all_outputs(vae, X)
-    # transform: 7 rows a batch; the others: 1 row a batch (width > 7).
-    assert batch_sizes[0] == 7 and max(batch_sizes[1:]) == 1
+    # transform and inverse_transform: 20 // 6 features = 3 rows a batch;
+    # score_samples (16 noise draws x 6 features a row): 1 row a batch.
+    assert batch_sizes == [3, 3, 1, 1, 3]
     for name in whole:
         np.testing.assert_allclose(batched[name], whole[name], rtol=1e-12,
                                    atol=1e-12, err_msg=name)
