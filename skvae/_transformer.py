@@ -452,6 +452,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if getattr(callback, "best_model_weights_", None) is not None:
                 callback.best_model_weights_ = None
         history = net.history
+        if len(history) and "train_loss" not in history[-1]:
+            # An epoch cut short by KeyboardInterrupt (skorch stops and keeps
+            # the weights): count and record only the epochs that finished.
+            history.pop()
         self.n_iter_ = len(history)
         self.loss_curve_ = list(history[:, "train_loss"])
         if self.early_stopping and method == "fit":
@@ -466,10 +470,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         elif fresh:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        if len(history) and "train_loss" not in history[-1]:
-            # An epoch cut short by KeyboardInterrupt (skorch stops and keeps
-            # the weights): count and record only the epochs that finished.
-            history.pop()
         if method == "fit" and not stopped and len(history) >= epochs:
             warnings.warn(
                 f"VAETransformer trained max_iter={self.max_iter} epochs and the "
