@@ -90,7 +90,9 @@ def fixed_epochs(**params):
 def time_fit_vs_bare(X, *, epochs, batch_size, repeats, seed0=0, **params):
     """Interleaved fit / bare timings; returns per-epoch seconds and ratios."""
     fit_t, bare_t, ratios, max_diff = [], [], [], 0.0
+    ep_fit, ep_bare, ep_ratios, setup = [], [], [], []
     for rep in range(repeats):
+        stamps = []
         est = fixed_epochs(max_iter=epochs, batch_size=batch_size,
                            random_state=seed0 + rep, **params)
         module, seed = bare_vae.reference_model(est, X)
@@ -101,10 +103,19 @@ def time_fit_vs_bare(X, *, epochs, batch_size, repeats, seed0=0, **params):
                 est.fit(X)
                 t_fit = (time.perf_counter() - t0) / epochs
             else:
-                losses = bare_vae.train(module, X, epochs=epochs,
-                                        batch_size=batch_size,
-                                        lr=est.learning_rate, seed=seed)
+                stamps.append(t0)
+                losses = bare_vae.train(
+                    module, X, epochs=epochs, batch_size=batch_size,
+                    lr=est.learning_rate, seed=seed,
+                    on_epoch_end=lambda e, m: stamps.append(time.perf_counter()))
                 t_bare = (time.perf_counter() - t0) / epochs
+        # Per epoch: skorch's EpochTimer ('dur') vs the bare loop's epochs.
+        durs = np.asarray(est.net_.history[:, "dur"])
+        e_fit, e_bare = median(durs), median(np.diff(stamps))
+        ep_fit.append(e_fit)
+        ep_bare.append(e_bare)
+        ep_ratios.append(e_fit / e_bare)
+        setup.append(t_fit * epochs - durs.sum())
         fit_t.append(t_fit)
         bare_t.append(t_bare)
         ratios.append(t_fit / t_bare)
@@ -112,7 +123,10 @@ def time_fit_vs_bare(X, *, epochs, batch_size, repeats, seed0=0, **params):
             np.asarray(est.loss_curve_) - np.asarray(losses)))))
     return {"fit_ms": 1e3 * median(fit_t), "bare_ms": 1e3 * median(bare_t),
             "ratio": median(ratios), "ratio_min": min(ratios),
-            "ratio_max": max(ratios), "loss_max_abs_diff": max_diff}
+            "ratio_max": max(ratios), "loss_max_abs_diff": max_diff,
+            "epoch_fit_ms": 1e3 * median(ep_fit), "epoch_bare_ms": 1e3 * median(ep_bare),
+            "epoch_ratio": median(ep_ratios), "epoch_ratio_min": min(ep_ratios),
+            "epoch_ratio_max": max(ep_ratios), "setup_ms": 1e3 * median(setup)}
 
 
 def time_calls(fns, repeats):
@@ -162,14 +176,13 @@ def compile_speed(X, *, epochs, batch_size, **params):
     for name in ("eager", "compiled", "eager "):
         module, seed = bare_vae.reference_model(est, X)
         stamps = [time.perf_counter()]
-        model = module
         if name == "compiled":
-            try:
-                model = torch.compile(module)
-            except Exception as exc:  # pragma: no cover - depends on toolchain
-                return {"error": repr(exc)}
+            # The loop calls the encoder and decoder directly: compile those
+            # (torch.compile(module) would only compile the unused forward).
+            module.encoder = torch.compile(module.encoder)
+            module.decoder = torch.compile(module.decoder)
         try:
-            bare_vae.train(model, X, epochs=epochs, batch_size=batch_size,
+            bare_vae.train(module, X, epochs=epochs, batch_size=batch_size,
                            lr=1e-3, seed=seed,
                            on_epoch_end=lambda e, m: stamps.append(time.perf_counter()))
         except Exception as exc:  # inductor needs a C++ compiler
@@ -194,7 +207,9 @@ def run_speed(cfg):
         r = time_fit_vs_bare(X, epochs=cfg["digits_epochs"], batch_size=bs,
                              repeats=cfg["repeats"], n_components=10)
         res["digits"][bs] = r
-        log(f"  batch {bs:4d}: fit {r['fit_ms']:.1f} ms/epoch, bare "
+        log(f"  batch {bs:4d}: epoch {r['epoch_fit_ms']:.1f} vs "
+            f"{r['epoch_bare_ms']:.1f} ms, x{r['epoch_ratio']:.3f}; whole fit "
+            f"{r['fit_ms']:.1f} ms/epoch, bare "
             f"{r['bare_ms']:.1f} ms/epoch, ratio {r['ratio']:.3f} "
             f"[{r['ratio_min']:.3f}-{r['ratio_max']:.3f}], "
             f"loss diff {r['loss_max_abs_diff']:.1e}")
@@ -212,7 +227,9 @@ def run_speed(cfg):
                              repeats=cfg["fmnist_repeats"], n_components=20,
                              likelihood="bernoulli")
         res["fmnist"][bs] = r
-        log(f"  batch {bs:4d}: fit {r['fit_ms']:.0f} ms/epoch, bare "
+        log(f"  batch {bs:4d}: epoch {r['epoch_fit_ms']:.0f} vs "
+            f"{r['epoch_bare_ms']:.0f} ms, x{r['epoch_ratio']:.3f}, setup "
+            f"{r['setup_ms']:.0f} ms; whole fit {r['fit_ms']:.0f} ms/epoch, bare "
             f"{r['bare_ms']:.0f} ms/epoch, ratio {r['ratio']:.3f} "
             f"[{r['ratio_min']:.3f}-{r['ratio_max']:.3f}], "
             f"loss diff {r['loss_max_abs_diff']:.1e}")
@@ -410,26 +427,35 @@ def render(results, cfg, out_dir):
                "`skvae._modules` networks from the same initial weights with the "
                "same seeds, batches and noise; its training losses match "
                "`loss_curve_` to float32 rounding (max |diff| column), so the time "
-               "difference is the wrapper's overhead. skvae's time is the whole "
-               "`fit` call (input validation and building the net included) "
-               "divided by the epochs. Target: ratio <= 1.05.", ""]
+               "difference is the wrapper's overhead. Per-epoch ratio: skorch's "
+               "own epoch timer (`history[:, 'dur']`, all of skorch's loop, "
+               "history and callbacks) against the bare loop's epochs, median over "
+               "epochs, then over repeats; this is the issue's target (<= 1.05). "
+               "Fit setup: the rest of the `fit` call (input validation, the "
+               "per-feature mean and variance, building the net), once per fit. "
+               "Whole fit / bare: the full `fit` call against the bare loop alone.",
+               ""]
         rows = []
         for data, label in (("digits", "digits 1797x64, Gaussian, k=10"),
                             ("fmnist", "Fashion-MNIST binarized "
                              f"{cfg['fmnist_n'] or 60000}x784, Bernoulli, k=20")):
             for bs, r in sp_.get(data, {}).items():
-                rows.append([label, bs, f"{r['fit_ms']:.1f}", f"{r['bare_ms']:.1f}",
-                             f"**{r['ratio']:.3f}**",
-                             f"{r['ratio_min']:.3f}-{r['ratio_max']:.3f}",
+                rows.append([label, bs, f"{r['epoch_fit_ms']:.1f}",
+                             f"{r['epoch_bare_ms']:.1f}",
+                             f"**{r['epoch_ratio']:.3f}**",
+                             f"{r['epoch_ratio_min']:.3f}-{r['epoch_ratio_max']:.3f}",
+                             f"{r['setup_ms']:.0f}", f"{r['ratio']:.3f}",
                              f"{r['loss_max_abs_diff']:.1e}"])
-        md += [md_table(["data", "batch", "fit ms/epoch", "bare ms/epoch",
-                         "ratio (median)", "ratio range", "max loss diff"], rows),
+        md += [md_table(["data", "batch", "skvae ms/epoch", "bare ms/epoch",
+                         "per-epoch ratio (median)", "range", "fit setup ms",
+                         "whole fit / bare", "max loss diff"], rows),
                "", f"Epochs per measurement: digits {cfg['digits_epochs']} "
                f"({cfg['repeats']} repeats), Fashion-MNIST {cfg['fmnist_epochs']} "
                f"({cfg['fmnist_repeats']} repeats).", ""]
         if sp_.get("compile"):
             md += ["### torch.compile on CPU", "",
-                   "Bare loop with `torch.compile(module)` (inductor) against "
+                   "Bare loop with its encoder and decoder wrapped in "
+                   "`torch.compile` (inductor, default mode) against "
                    "eager mode, batch 128; epoch 1 of the compiled run includes "
                    "compilation.", ""]
             rows = []
@@ -568,7 +594,7 @@ def plot(results, path):
     for data in ("digits", "fmnist"):
         for bs, r in sp_.get(data, {}).items():
             labels.append(f"{data}\nbs {bs}")
-            vals.append(r["ratio"])
+            vals.append(r.get("epoch_ratio", r["ratio"]))
     if vals:
         ax.bar(range(len(vals)), vals, color="C0")
         ax.set_xticks(range(len(vals)), labels, fontsize=8)
@@ -576,7 +602,7 @@ def plot(results, path):
         ax.axhline(1.05, color="r", ls="--", lw=0.8, label="target 1.05")
         ax.set_ylim(0.9, max(1.2, max(vals) + 0.05))
         ax.legend()
-    ax.set_title("fit time per epoch / bare PyTorch loop")
+    ax.set_title("time per epoch: VAETransformer.fit / bare PyTorch loop")
     ax = axes[0, 1]
     sc = sp_.get("scaling")
     if sc:
