@@ -10,6 +10,10 @@ if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+# SKVAE_EXAMPLES_QUICK=1: tiny data and few epochs, for CI smoke runs (the
+# pictures are then not meaningful).
+QUICK = os.environ.get("SKVAE_EXAMPLES_QUICK", "") not in ("", "0")
+
 FIGURE_DIR = Path(
     os.environ.get("SKVAE_FIGURE_DIR", Path(__file__).resolve().parent / "figures")
 )

@@ -21,7 +21,7 @@ It also prints the held-out ELBO (nats per image) and the accuracy of a
 import time
 
 import numpy as np
-from _figures import plt, save, show
+from _figures import QUICK, plt, save, show
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -33,6 +33,8 @@ from skvae import VAETransformer
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
+if QUICK:  # CI smoke run: a few hundred images, a few epochs
+    X, y = X[:300], y[:300]
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.25, random_state=0, stratify=y
 )
@@ -40,7 +42,10 @@ X_train, X_test, y_train, y_test = train_test_split(
 # %%
 # A 2-D VAE with the default Gaussian decoder.
 start = time.perf_counter()
-vae = VAETransformer(n_components=2, early_stopping=True, random_state=0)
+max_iter = 3 if QUICK else 200
+vae = VAETransformer(
+    n_components=2, early_stopping=True, max_iter=max_iter, random_state=0
+)
 Z_train = vae.fit_transform(X_train)
 print(
     f"2-D VAE: {vae.n_iter_} epochs in {time.perf_counter() - start:.1f} s; "
@@ -95,7 +100,12 @@ save(fig, "digits_loss_curve.png")
 # %%
 # 10 VAE codes vs 10 principal components as features for a classifier.
 for name, reducer in [
-    ("VAE(10)", VAETransformer(n_components=10, early_stopping=True, random_state=0)),
+    (
+        "VAE(10)",
+        VAETransformer(
+            n_components=10, early_stopping=True, max_iter=max_iter, random_state=0
+        ),
+    ),
     ("PCA(10)", PCA(n_components=10, random_state=0)),
 ]:
     pipe = make_pipeline(MinMaxScaler(), reducer, LogisticRegression(max_iter=2000))

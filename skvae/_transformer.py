@@ -475,7 +475,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"VAETransformer trained max_iter={self.max_iter} epochs and the "
                 f"{'held-out ELBO' if self.early_stopping else 'training loss'} "
                 f"was still improving by more than tol={self.tol}. Increase "
-                "max_iter, or set early_stopping=True.",
+                "max_iter"
+                f"{'' if self.early_stopping else ', or set early_stopping=True'}.",
                 ConvergenceWarning,
             )
         return self
