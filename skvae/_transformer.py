@@ -1044,7 +1044,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
 
 def _plain(value):
-    """A history value as plain Python (numpy scalars to int/float), for save_weights."""
+    """A history value as plain Python (numpy scalars to int or float)."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple)):
