@@ -35,9 +35,9 @@ def gaussian_log_prob(x, x_loc, x_logvar):
     Kingma & Welling (2013), appendix C.2:
     ``-1/2 sum_i [log(2 pi) + log sigma_i^2 + (x_i - mu_i)^2 / sigma_i^2]``.
     """
-    return -0.5 * (
-        LOG_2PI + x_logvar + (x - x_loc).pow(2) * torch.exp(-x_logvar)
-    ).sum(dim=-1)
+    return -0.5 * (LOG_2PI + x_logvar + (x - x_loc).pow(2) * torch.exp(-x_logvar)).sum(
+        dim=-1
+    )
 
 
 def bernoulli_log_prob(x, x_logits):

@@ -16,7 +16,7 @@ ACTIVATIONS = {
 
 
 def make_hidden(n_in, hidden_layer_sizes, activation="relu"):
-    """Hidden layers ``n_in -> *hidden_layer_sizes``, each followed by ``activation``."""
+    """Layers ``n_in -> *hidden_layer_sizes``, each followed by ``activation``."""
     layers = []
     for width in hidden_layer_sizes:
         layers += [nn.Linear(n_in, width), ACTIVATIONS[activation]()]

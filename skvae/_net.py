@@ -17,9 +17,18 @@ from torch.utils.data import Subset
 
 from skvae._likelihoods import gaussian_kl_per_dim
 
-
 # Stands for ``module_`` in the pickled state of a VAENet (see __getstate__).
 _SAME_AS_MODULE_ = "<the trained module_>"
+
+
+BATCH_EVENTS = ("on_batch_begin", "on_batch_end")
+
+
+def _overrides(callback, event):
+    """True if ``callback`` does something on ``event`` (not Callback's no-op)."""
+    return event in vars(callback) or getattr(type(callback), event) is not getattr(
+        Callback, event
+    )
 
 
 class DivergenceError(ValueError):
@@ -148,29 +157,25 @@ class VAENet(NeuralNet):
             return
         super()._set_training(training)
 
+    def initialize_callbacks(self):
+        """skorch's, then note which callbacks act on the per-batch events."""
+        super().initialize_callbacks()
+        self.batch_listeners_ = {
+            event: [cb for _, cb in self.callbacks_ if _overrides(cb, event)]
+            for event in BATCH_EVENTS
+        }
+        return self
+
     def notify(self, method_name, **cb_kwargs):
         """skorch's ``notify``; per-batch events skip callbacks that ignore them.
 
         A callback that does not override ``on_batch_begin``/``on_batch_end``
         has the base class's no-op there, so not calling it changes nothing.
         """
-        if method_name not in ("on_batch_begin", "on_batch_end"):
+        if method_name not in BATCH_EVENTS:
             return super().notify(method_name, **cb_kwargs)
-        callbacks = self.callbacks_
-        cache = getattr(self, "batch_listeners_", None)
-        if cache is None or cache[0] is not callbacks or cache[1] != len(callbacks):
-            listeners = {
-                name: [
-                    cb
-                    for _, cb in callbacks
-                    if name in getattr(cb, "__dict__", ())
-                    or getattr(type(cb), name, None) is not getattr(Callback, name)
-                ]
-                for name in ("on_batch_begin", "on_batch_end")
-            }
-            cache = self.batch_listeners_ = (callbacks, len(callbacks), listeners)
         getattr(self, method_name)(self, **cb_kwargs)
-        for cb in cache[2][method_name]:
+        for cb in self.batch_listeners_[method_name]:
             getattr(cb, method_name)(self, **cb_kwargs)
 
     def kl_weight(self):

@@ -268,7 +268,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
         "likelihood": [StrOptions({"gaussian", "bernoulli"})],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -422,6 +425,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 )
                 net = self._build_net(X, seed=self._rng.randint(2**31 - 1))
             else:
+                self._check_architecture_unchanged(method)
                 net = self.net_
                 snapshot = (
                     copy.deepcopy(net.module_.state_dict()),
@@ -481,6 +485,34 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return self
 
+    def _architecture(self):
+        """The parameters that fix the networks' shapes."""
+        return {
+            "n_components": self.n_components,
+            "likelihood": self.likelihood,
+            "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
+            "activation": self.activation,
+        }
+
+    def _check_architecture_unchanged(self, method):
+        """ValueError if set_params changed the networks' shape since building."""
+        changed = [
+            f"{name} from {before!r} to {now!r}"
+            for (name, before), now in zip(
+                self._built_architecture.items(), self._architecture().values()
+            )
+            if before != now
+        ]
+        if changed:
+            how = (
+                "partial_fit" if method == "partial_fit" else "fit with warm_start=True"
+            )
+            raise ValueError(
+                f"{how} continues training the fitted networks, but "
+                f"{', '.join(changed)} since they were built. Fit anew (warm_start="
+                "False) to change the architecture."
+            )
+
     def _validate_input(self, X, *, reset):
         X = validate_data(
             self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
@@ -510,17 +542,35 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             encoder = _make_network(
-                self.encoder, self.encoder_kwargs, sizes, "encoder",
-                lambda: Encoder(n_features, self.n_components, hidden,
-                                self.activation, x_loc=x_mean, x_scale=x_scale),
+                self.encoder,
+                self.encoder_kwargs,
+                sizes,
+                "encoder",
+                lambda: Encoder(
+                    n_features,
+                    self.n_components,
+                    hidden,
+                    self.activation,
+                    x_loc=x_mean,
+                    x_scale=x_scale,
+                ),
             )
             decoder = _make_network(
-                self.decoder, self.decoder_kwargs, sizes, "decoder",
-                lambda: Decoder(self.n_components, n_features, hidden[::-1],
-                                self.activation, out_loc=out_loc,
-                                out_scale=out_scale),
+                self.decoder,
+                self.decoder_kwargs,
+                sizes,
+                "decoder",
+                lambda: Decoder(
+                    self.n_components,
+                    n_features,
+                    hidden[::-1],
+                    self.activation,
+                    out_loc=out_loc,
+                    out_scale=out_scale,
+                ),
             )
         _check_network_shapes(encoder, decoder, X[:2], sizes)
+        self._built_architecture = self._architecture()
         return VAENet(
             VAEModule(encoder, decoder, likelihood),
             beta=self.beta,
@@ -591,7 +641,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         MLPRegressor does; Adam's moment estimates are kept.
         """
         net.beta, net.kl_warmup, net.free_bits = (
-            self.beta, self.kl_warmup, self.free_bits
+            self.beta,
+            self.kl_warmup,
+            self.free_bits,
         )
         net.batch_size, net.max_epochs = self.batch_size, self.max_iter
         net.verbose = int(self.verbose >= 2)
@@ -893,8 +945,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 else float(self.best_validation_score_)
             ),
             "elbo_eps": torch.as_tensor(self._elbo_eps),
-            "rng_state": [torch.as_tensor(keys.astype(np.int64)), int(pos),
-                          int(has_gauss), float(cached)],
+            "rng_state": [
+                torch.as_tensor(keys.astype(np.int64)),
+                int(pos),
+                int(has_gauss),
+                float(cached),
+            ],
             "module_state": {
                 k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()
             },
@@ -948,8 +1004,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         saved = dict(state["params"])
         saved["hidden_layer_sizes"] = tuple(saved["hidden_layer_sizes"])
-        if "device" not in params and "cuda" in str(saved["device"]) and (
-            not torch.cuda.is_available()
+        if (
+            "device" not in params
+            and "cuda" in str(saved["device"])
+            and (not torch.cuda.is_available())
         ):
             warnings.warn(
                 f"The model was saved with device={saved['device']!r}, but torch "
@@ -1117,8 +1175,10 @@ def _check_network_shapes(encoder, decoder, X_head, sizes):
         and all(isinstance(t, torch.Tensor) and t.shape == (n, k) for t in encoded)
     ):
         got = (
-            [tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-             for t in encoded]
+            [
+                tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+                for t in encoded
+            ]
             if isinstance(encoded, (tuple, list))
             else type(encoded).__name__
         )
