@@ -15,7 +15,6 @@ wrapper's overhead and nothing else.
 import copy
 import math
 
-import numpy as np
 import torch
 
 from skvae._validation import check_random_state, draw_seed
@@ -100,7 +99,9 @@ def elbo(module, X, n_samples=16, seed=0, batch_size=2048):
         z_loc, z_logvar = module.encoder(x)
         eps = torch.randn((n_samples, *z_loc.shape), generator=g)
         z = z_loc + torch.exp(0.5 * z_logvar) * eps
-        x_out = module.decoder(z.reshape(-1, z.shape[-1])).reshape(n_samples, len(x), -1)
+        x_out = module.decoder(z.reshape(-1, z.shape[-1])).reshape(
+            n_samples, len(x), -1
+        )
         log_px = module.likelihood.log_prob(x.expand_as(x_out), x_out).mean(0)
         kl = -0.5 * (1 + z_logvar - z_loc**2 - z_logvar.exp()).sum(1)
         out.append(log_px - kl)
@@ -142,4 +143,3 @@ def iw_log_likelihood(module, X, n_samples=100, seed=0, batch_size=256, chunk=50
 def encode(module, X):
     """Bare inference: the encoder's z_loc under no_grad, one call."""
     return module.encoder(torch.as_tensor(X))[0].numpy()
-

@@ -37,8 +37,10 @@ def main():
         out = call()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(f"{name}: output {out.nbytes / 2**20:.1f} MiB, "
-              f"tracemalloc peak {peak / 2**20:.1f} MiB")
+        print(
+            f"{name}: output {out.nbytes / 2**20:.1f} MiB, "
+            f"tracemalloc peak {peak / 2**20:.1f} MiB"
+        )
 
 
 if __name__ == "__main__":

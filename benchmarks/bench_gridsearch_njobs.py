@@ -38,7 +38,9 @@ def search(X, n_jobs, max_iter):
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
         grid = GridSearchCV(
-            VAETransformer(max_iter=max_iter, random_state=0), GRID, cv=3,
+            VAETransformer(max_iter=max_iter, random_state=0),
+            GRID,
+            cv=3,
             n_jobs=n_jobs,
         ).fit(X)
         return time.perf_counter() - start, grid
@@ -49,23 +51,29 @@ def main():
     parser.add_argument("--max-iter", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--parent-threads", type=int, default=None,
+        "--parent-threads",
+        type=int,
+        default=None,
         help="torch threads of the n_jobs=1 search (default: torch's, one a core)",
     )
     args = parser.parse_args()
     if args.parent_threads:
         torch.set_num_threads(args.parent_threads)
     X = load_digits().data / 16
-    print(f"cpu_count={os.cpu_count()}, "
-          f"parent torch threads={torch.get_num_threads()}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
-          f"load average before={os.getloadavg()[0]:.2f}")
+    print(
+        f"cpu_count={os.cpu_count()}, "
+        f"parent torch threads={torch.get_num_threads()}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+        f"load average before={os.getloadavg()[0]:.2f}"
+    )
     # Start the loky workers once (process start and torch import are about
     # 3-5 s, paid by the first parallel search of a session only).
     start = time.perf_counter()
     search(X[:90], 2, 1)
-    print(f"worker start-up (first n_jobs=2 call, tiny search): "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"worker start-up (first n_jobs=2 call, tiny search): "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     times = {1: [], 2: []}
     scores = {}
     for _ in range(args.repeats):
@@ -75,11 +83,15 @@ def main():
             scores[n_jobs] = grid.cv_results_["mean_test_score"]
     for n_jobs in (1, 2):
         t = times[n_jobs]
-        print(f"n_jobs={n_jobs}: best {min(t):.1f} s, "
-              f"median {statistics.median(t):.1f} s, all {[round(x, 1) for x in t]}")
-    print(f"speed-up (best n_jobs=1 / best n_jobs=2): "
-          f"{min(times[1]) / min(times[2]):.2f}x; median ratio "
-          f"{statistics.median(times[1]) / statistics.median(times[2]):.2f}x")
+        print(
+            f"n_jobs={n_jobs}: best {min(t):.1f} s, "
+            f"median {statistics.median(t):.1f} s, all {[round(x, 1) for x in t]}"
+        )
+    print(
+        f"speed-up (best n_jobs=1 / best n_jobs=2): "
+        f"{min(times[1]) / min(times[2]):.2f}x; median ratio "
+        f"{statistics.median(times[1]) / statistics.median(times[2]):.2f}x"
+    )
     print(f"same scores both ways: {np.allclose(scores[1], scores[2])}")
     print(f"load average after={os.getloadavg()[0]:.2f}")
     get_reusable_executor().shutdown()

@@ -86,17 +86,21 @@ def run_phase(args):
 
     warnings.simplefilter("ignore")
     X = make_data(args.rows, args.features, args.density)
-    params = dict(
-        n_components=10,
-        likelihood="bernoulli",
-        hidden_layer_sizes=(128,),
-        batch_size=256,
-        max_iter=1,
-        random_state=0,
-    )
-    out = {"phase": args.phase, "nnz": int(X.nnz),
-           "csr_mb": round((X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
-                           / 2**20, 1)}
+    params = {
+        "n_components": 10,
+        "likelihood": "bernoulli",
+        "hidden_layer_sizes": (128,),
+        "batch_size": 256,
+        "max_iter": 1,
+        "random_state": 0,
+    }
+    out = {
+        "phase": args.phase,
+        "nnz": int(X.nnz),
+        "csr_mb": round(
+            (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20, 1
+        ),
+    }
     if args.phase == "data":
         _, stats = measure(lambda: None)
     elif args.phase == "fit":
@@ -123,14 +127,30 @@ def main():
     if args.phase:
         return run_phase(args)
     dense_gb = args.rows * args.features * 4 / 1e9
-    print(f"X: {args.rows} x {args.features} CSR float32, density {args.density}; "
-          f"dense float32 would be {dense_gb:.1f} GB")
+    print(
+        f"X: {args.rows} x {args.features} CSR float32, density {args.density}; "
+        f"dense float32 would be {dense_gb:.1f} GB"
+    )
     for phase in ("data", "fit", "transform"):
-        cmd = [sys.executable, __file__, "--phase", phase, "--rows", str(args.rows),
-               "--features", str(args.features), "--density", str(args.density),
-               "--threads", str(args.threads)]
-        print(subprocess.run(cmd, check=True, capture_output=True,
-                             text=True).stdout.strip())
+        cmd = [
+            sys.executable,
+            __file__,
+            "--phase",
+            phase,
+            "--rows",
+            str(args.rows),
+            "--features",
+            str(args.features),
+            "--density",
+            str(args.density),
+            "--threads",
+            str(args.threads),
+        ]
+        print(
+            subprocess.run(
+                cmd, check=True, capture_output=True, text=True
+            ).stdout.strip()
+        )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ normal = y != 9
 X_train, X_test_normal = train_test_split(X[normal], test_size=0.25, random_state=0)
 X_test = np.vstack([X_test_normal, X[~normal]])
 is_novel = np.r_[np.zeros(len(X_test_normal)), np.ones((~normal).sum())]
-print(f"train: {len(X_train)} images of 0-8; test: {len(X_test_normal)} of 0-8 "
-      f"and {int(is_novel.sum())} nines")
+print(
+    f"train: {len(X_train)} images of 0-8; test: {len(X_test_normal)} of 0-8 "
+    f"and {int(is_novel.sum())} nines"
+)
 
 # %%
 # Three detectors. Each ``score_samples`` is higher for more typical images,
@@ -67,8 +69,10 @@ for name, detector in detectors.items():
     start = time.perf_counter()
     detector.fit(X_train)
     novelty[name] = -detector.score_samples(X_test)
-    print(f"{name:>16}: ROC AUC {roc_auc_score(is_novel, novelty[name]):.3f}  "
-          f"({time.perf_counter() - start:.1f} s)")
+    print(
+        f"{name:>16}: ROC AUC {roc_auc_score(is_novel, novelty[name]):.3f}  "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
 
 # %%
 # ROC curves (left) and the held-out images the VAE finds least likely
@@ -79,9 +83,11 @@ for name, score in novelty.items():
     RocCurveDisplay.from_predictions(
         is_novel, score, name=name, ax=ax, plot_chance_level=name.startswith("VAE")
     )
-ax.set(title="Flagging 9s after training on 0-8",
-       xlabel="false positive rate (0-8 flagged)",
-       ylabel="true positive rate (9s flagged)")
+ax.set(
+    title="Flagging 9s after training on 0-8",
+    xlabel="false positive rate (0-8 flagged)",
+    ylabel="true positive rate (9s flagged)",
+)
 ax.legend(fontsize=8, loc="lower right")
 
 order = np.argsort(-novelty["VAE (ELBO)"])[:15]
@@ -89,11 +95,15 @@ grid = fig.add_gridspec(3, 10, left=0.56, right=0.98, top=0.86, bottom=0.12)
 for k, i in enumerate(order):
     sub = fig.add_subplot(grid[k // 5, 2 * (k % 5) : 2 * (k % 5) + 2])
     sub.imshow(X_test[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-    sub.set_title("a 9" if is_novel[i] else "0-8", fontsize=8,
-                  color="tab:red" if is_novel[i] else "black")
+    sub.set_title(
+        "a 9" if is_novel[i] else "0-8",
+        fontsize=8,
+        color="tab:red" if is_novel[i] else "black",
+    )
     sub.axis("off")
-fig.text(0.77, 0.93, "15 least likely test images under the VAE",
-         ha="center", fontsize=11)
+fig.text(
+    0.77, 0.93, "15 least likely test images under the VAE", ha="center", fontsize=11
+)
 save(fig, "anomaly_detection.png")
 
 show()

@@ -68,8 +68,9 @@ print(
 
 # One cell per (n_components, beta), read from cv_results_ by parameter value.
 scores = np.empty((len(n_components_grid), len(beta_grid)))
-for params, score in zip(grid.cv_results_["params"],
-                         grid.cv_results_["mean_test_score"]):
+for params, score in zip(
+    grid.cv_results_["params"], grid.cv_results_["mean_test_score"]
+):
     i = n_components_grid.index(params["n_components"])
     scores[i, beta_grid.index(params["beta"])] = score
 
@@ -79,15 +80,21 @@ for i in range(len(n_components_grid)):
     for j in range(len(beta_grid)):
         best = scores[i, j] == scores.max()
         ax.text(
-            j, i, f"{scores[i, j]:.1f}" + (" (best)" if best else ""),
-            ha="center", va="center",
+            j,
+            i,
+            f"{scores[i, j]:.1f}" + (" (best)" if best else ""),
+            ha="center",
+            va="center",
             color="black" if scores[i, j] > np.median(scores) else "white",
             weight="bold" if best else "normal",
         )
 ax.set_xticks(range(len(beta_grid)), [f"{b:g}" for b in beta_grid])
 ax.set_yticks(range(len(n_components_grid)), n_components_grid)
-ax.set(xlabel="beta (KL weight in training)", ylabel="n_components",
-       title="GridSearchCV: mean held-out ELBO\n(nats per image, higher is better)")
+ax.set(
+    xlabel="beta (KL weight in training)",
+    ylabel="n_components",
+    title="GridSearchCV: mean held-out ELBO\n(nats per image, higher is better)",
+)
 fig.colorbar(image, ax=ax, label="nats per image")
 save(fig, "beta_grid_search.png")
 
@@ -110,27 +117,34 @@ n_components = max(n_components_grid)
 betas = beta_grid if QUICK else [0.25, 0.5, 1.0, 2.0, 4.0]
 reconstruction, rate, elbo = [], [], []
 for beta in betas:
-    model = VAETransformer(**{**vae.get_params(), "n_components": n_components,
-                              "beta": beta}).fit(X_train)
+    model = VAETransformer(
+        **{**vae.get_params(), "n_components": n_components, "beta": beta}
+    ).fit(X_train)
     kl = held_out_kl(model, X_test).mean()
     score = model.score(X_test)
     reconstruction.append(score + kl)
     rate.append(kl)
     elbo.append(score)
-    print(f"beta={beta:<5g} held-out ELBO {score:5.1f} = E log p(x|z) "
-          f"{score + kl:5.1f} - KL {kl:4.1f}  (nats/image, {model.n_iter_} epochs)")
+    print(
+        f"beta={beta:<5g} held-out ELBO {score:5.1f} = E log p(x|z) "
+        f"{score + kl:5.1f} - KL {kl:4.1f}  (nats/image, {model.n_iter_} epochs)"
+    )
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
-ax.plot(betas, reconstruction, "o-", color="tab:red",
-        label="reconstruction E log p(x|z)")
+ax.plot(
+    betas, reconstruction, "o-", color="tab:red", label="reconstruction E log p(x|z)"
+)
 ax.plot(betas, elbo, "o-", color="black", label="ELBO = reconstruction - KL")
 ax.plot(betas, rate, "s--", color="tab:blue", label="KL(q(z|x) || p(z)), the rate")
 ax.axvline(1.0, color="grey", lw=0.8, ls=":")
 ax.set_xscale("log")
 ax.minorticks_off()
 ax.set_xticks(betas, [f"{b:g}" for b in betas])
-ax.set(xlabel="beta (KL weight in training)", ylabel="nats per image",
-       title=f"What beta trades: {n_components} latents, held-out digits")
+ax.set(
+    xlabel="beta (KL weight in training)",
+    ylabel="nats per image",
+    title=f"What beta trades: {n_components} latents, held-out digits",
+)
 ax.legend(fontsize=8, loc="center left")
 save(fig, "beta_tradeoff.png")
 

@@ -57,7 +57,11 @@ fig, ax = plt.subplots(figsize=(6, 5))
 Z_test = vae.transform(X_test)
 points = ax.scatter(Z_test[:, 0], Z_test[:, 1], c=y_test, cmap="tab10", s=12)
 fig.colorbar(points, ax=ax, label="digit")
-ax.set(xlabel="z1 (posterior mean)", ylabel="z2", title="Held-out digits in the VAE's 2-D latent space")
+ax.set(
+    xlabel="z1 (posterior mean)",
+    ylabel="z2",
+    title="Held-out digits in the VAE's 2-D latent space",
+)
 save(fig, "digits_latent_space.png")
 
 # %%
@@ -110,6 +114,7 @@ for name, reducer in [
 ]:
     pipe = make_pipeline(MinMaxScaler(), reducer, LogisticRegression(max_iter=2000))
     pipe.fit(X_train, y_train)
-    print(f"{name} + LogisticRegression: held-out accuracy {pipe.score(X_test, y_test):.3f}")
+    accuracy = pipe.score(X_test, y_test)
+    print(f"{name} + LogisticRegression: held-out accuracy {accuracy:.3f}")
 
 show()

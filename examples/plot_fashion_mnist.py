@@ -50,8 +50,18 @@ if not has_fashion_mnist():
     )
     sys.exit(0)
 
-CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
-           "sneaker", "bag", "ankle boot"]
+CLASSES = [
+    "T-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+]
 n_train, n_test, epochs = (500, 200, 1) if QUICK else (6000, 1000, 15)
 X_all, y_all = load_fashion_mnist("train")
 X_test_all, y_test_all = load_fashion_mnist("test")
@@ -102,13 +112,20 @@ class ConvDecoder(nn.Module):
         return self.body(h).flatten(1)
 
 
-common = dict(n_components=16, likelihood="bernoulli", max_iter=epochs,
-              learning_rate=2e-3, random_state=0)
+common = {
+    "n_components": 16,
+    "likelihood": "bernoulli",
+    "max_iter": epochs,
+    "learning_rate": 2e-3,
+    "random_state": 0,
+}
 models = {
     "MLP VAE": VAETransformer(**common),
     "conv VAE": VAETransformer(
-        encoder=ConvEncoder, encoder_kwargs={"channels": 16},
-        decoder=ConvDecoder, decoder_kwargs={"channels": 16},
+        encoder=ConvEncoder,
+        encoder_kwargs={"channels": 16},
+        decoder=ConvDecoder,
+        decoder_kwargs={"channels": 16},
         **common,
     ),
 }
@@ -116,9 +133,11 @@ for name, model in models.items():
     start = time.perf_counter()
     model.fit(X_train)
     n_weights = sum(p.numel() for p in model.net_.module_.parameters())
-    print(f"{name:>8}: {n_weights:,} weights, {model.n_iter_} epochs in "
-          f"{time.perf_counter() - start:.1f} s; held-out ELBO "
-          f"{model.score(X_test):.1f} nats/image")
+    print(
+        f"{name:>8}: {n_weights:,} weights, {model.n_iter_} epochs in "
+        f"{time.perf_counter() - start:.1f} s; held-out ELBO "
+        f"{model.score(X_test):.1f} nats/image"
+    )
 
 # %%
 # 32 images from each model: z ~ N(0, I) through the decoder (its mean, the
@@ -126,8 +145,7 @@ for name, model in models.items():
 fig, axes = plt.subplots(1, 2, figsize=(11, 5.8))
 for ax, (name, model) in zip(axes, models.items()):
     samples = model.sample(32, random_state=0).reshape(4, 8, 28, 28)
-    ax.imshow(np.block([[im for im in row] for row in samples]), cmap="gray_r",
-              vmin=0, vmax=1)
+    ax.imshow(np.block([list(row) for row in samples]), cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(f"{name}: samples from the prior")
     ax.axis("off")
 save(fig, "fashion_samples.png")
@@ -164,8 +182,10 @@ save(fig, "fashion_interpolation.png")
 originals = np.stack([X_test[np.flatnonzero(y_test == c)[0]] for c in range(10)])
 rows = {"original": originals}
 rows.update(
-    {name: model.inverse_transform(model.transform(originals))
-     for name, model in models.items()}
+    {
+        name: model.inverse_transform(model.transform(originals))
+        for name, model in models.items()
+    }
 )
 fig, axes = plt.subplots(3, 10, figsize=(11, 3.8))
 for r, (label, images) in enumerate(rows.items()):

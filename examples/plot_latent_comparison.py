@@ -80,8 +80,13 @@ for ax, (name, (_, Z_test)) in zip(axes, codes.items()):
     for digit in range(10):
         centre = np.median(Z_test[y_test == digit], axis=0)
         ax.annotate(
-            str(digit), centre, fontsize=13, weight="bold", ha="center", va="center",
-            bbox=dict(boxstyle="circle,pad=0.1", fc="white", alpha=0.6, lw=0),
+            str(digit),
+            centre,
+            fontsize=13,
+            weight="bold",
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "circle,pad=0.1", "fc": "white", "alpha": 0.6, "lw": 0},
         )
     ax.set(title=name, xlabel="latent 1", ylabel="latent 2")
 fig.colorbar(points, ax=axes, ticks=range(10), label="digit", fraction=0.02)

@@ -6,13 +6,13 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_get_feature_names_out_error,
+    check_global_output_transform_pandas,
     check_global_set_output_transform_polars,
     check_n_features_in_after_fitting,
     check_param_validation,
     check_set_output_transform,
     check_set_output_transform_pandas,
     check_set_output_transform_polars,
-    check_global_output_transform_pandas,
     check_transformer_get_feature_names_out,
     check_transformer_get_feature_names_out_pandas,
     parametrize_with_checks,
@@ -61,9 +61,7 @@ BERNOULLI_SAFE = {check_param_validation, check_get_feature_names_out_error}
 
 
 def _bernoulli_pipeline():
-    return make_pipeline(
-        MinMaxScaler(clip=True), _estimator(likelihood="bernoulli")
-    )
+    return make_pipeline(MinMaxScaler(clip=True), _estimator(likelihood="bernoulli"))
 
 
 @parametrize_with_checks(

@@ -6,7 +6,6 @@ modified); shapes checked with a clear error; everything else unchanged.
 """
 
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -14,7 +13,6 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
 from skvae import VAETransformer
@@ -76,14 +74,7 @@ def digits():
     return (X[:120] / 16.0).astype(np.float32)
 
 
-FAST = dict(n_components=2, max_iter=3, batch_size=32, random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+FAST = {"n_components": 2, "max_iter": 3, "batch_size": 32, "random_state": 0}
 
 
 def _conv_vae(**params):
@@ -169,33 +160,39 @@ def test_custom_networks_train_warm_start_and_partial_fit(digits):
     "params, message",
     [
         (
-            dict(encoder=LocOnlyEncoder),
+            {"encoder": LocOnlyEncoder},
             r"encoder must return \(z_loc, z_logvar\).*\(2, 2\).*Tensor",
         ),
         (
-            dict(encoder=ConvEncoder(3)),
+            {"encoder": ConvEncoder(3)},
             r"encoder must return.*\(2, 2\); it returned \[\(2, 3\), \(2, 3\)\]",
         ),
         (
-            dict(decoder=ConvDecoder(3, 64)),
+            {"decoder": ConvDecoder(3, 64)},
             r"decoder failed on codes of shape \(2, 2\)",
         ),
         (
-            dict(decoder=nn.Linear(2, 10)),
+            {"decoder": nn.Linear(2, 10)},
             r"decoder must return one tensor of shape \(batch, n_features\) = "
             r"\(2, 64\); it returned \(2, 10\)",
         ),
         (
-            dict(encoder=nn.Linear(10, 2)),
+            {"encoder": nn.Linear(10, 2)},
             r"encoder failed on a batch of shape \(2, 64\)",
         ),
         (
-            dict(encoder=ConvEncoder(2), encoder_kwargs={"channels": 4}),
+            {"encoder": ConvEncoder(2), "encoder_kwargs": {"channels": 4}},
             r"encoder_kwargs only apply when encoder is a class",
         ),
     ],
-    ids=["loc-only", "wrong-latent-width", "decoder-input", "decoder-output",
-         "encoder-input", "kwargs-with-instance"],
+    ids=[
+        "loc-only",
+        "wrong-latent-width",
+        "decoder-input",
+        "decoder-output",
+        "encoder-input",
+        "kwargs-with-instance",
+    ],
 )
 def test_wrong_networks_give_a_clear_error(digits, params, message):
     vae = VAETransformer(**{**FAST, **params})

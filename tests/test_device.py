@@ -4,27 +4,18 @@ The CUDA tests run only where torch sees a GPU.
 """
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAETransformer
 from skvae._validation import resolve_device
 
-FAST = dict(max_iter=3, hidden_layer_sizes=(16,), batch_size=16, random_state=0)
+FAST = {"max_iter": 3, "hidden_layer_sizes": (16,), "batch_size": 16, "random_state": 0}
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA GPU visible to torch"
 )
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def test_auto_resolves_to_cpu_without_a_gpu(X_gauss, monkeypatch):
@@ -80,7 +71,9 @@ def test_cuda_fit_and_outputs_on_host(X_gauss, X_unit, likelihood, device):
             assert isinstance(out, np.ndarray) and out.dtype == dtype
             assert np.all(np.isfinite(out))
     for noise in (False, True):
-        assert isinstance(vae.sample(4, random_state=0, decoder_noise=noise), np.ndarray)
+        assert isinstance(
+            vae.sample(4, random_state=0, decoder_noise=noise), np.ndarray
+        )
     assert np.isfinite(vae.score(X))
     np.testing.assert_array_equal(vae.score_samples(X), vae.score_samples(X))
 

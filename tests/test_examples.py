@@ -73,7 +73,10 @@ def test_fashion_example_without_the_data_says_how_to_install(tmp_path):
     )
     env = {**os.environ, "SKVAE_FIGURE_DIR": str(tmp_path), "MPLBACKEND": "Agg"}
     result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,26 +1,16 @@
 """Every common input type: sparse, DataFrames, read-only and memory-mapped
 arrays, and batched inference of large inputs (issue 3)."""
 
-import warnings
-
 import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 
 import skvae._transformer
 from skvae import VAETransformer
 
-FAST = dict(max_iter=3, hidden_layer_sizes=(8,), batch_size=16, random_state=0)
+FAST = {"max_iter": 3, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
 SPARSE_TYPES = [sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _bag_of_words(n=48, d=20, density=0.15, seed=0):
@@ -57,13 +47,16 @@ def test_sparse_gives_dense_results(container, likelihood, make):
     # One fitted model: sparse and dense inputs give the same numbers.
     for name, value in _all_outputs(sparse_model, X_sparse).items():
         expected = _all_outputs(sparse_model, X)[name]
-        np.testing.assert_allclose(value, expected, rtol=1e-10, atol=1e-12,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            value, expected, rtol=1e-10, atol=1e-12, err_msg=name
+        )
     # Fitting on sparse or dense data trains the same model (float tolerance:
     # the feature means come from different summation orders).
     np.testing.assert_allclose(
-        sparse_model.transform(X_sparse), dense_model.transform(X),
-        rtol=1e-4, atol=1e-5,
+        sparse_model.transform(X_sparse),
+        dense_model.transform(X),
+        rtol=1e-4,
+        atol=1e-5,
     )
     np.testing.assert_allclose(
         sparse_model.loss_curve_, dense_model.loss_curve_, rtol=1e-4
@@ -177,5 +170,6 @@ def test_batched_inference_equals_unbatched(monkeypatch, X_gauss, sparse):
     # score_samples (16 noise draws x 6 features a row): 1 row a batch.
     assert batch_sizes == [3, 3, 1, 1, 3]
     for name in whole:
-        np.testing.assert_allclose(batched[name], whole[name], rtol=1e-12,
-                                   atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            batched[name], whole[name], rtol=1e-12, atol=1e-12, err_msg=name
+        )

@@ -50,8 +50,10 @@ def test_gaussian_log_prob_matches_scipy(x, data):
 
 
 @settings(deadline=None, max_examples=50)
-@given(arrays(np.float64, st.integers(1, 6), elements=st.sampled_from([0.0, 1.0])),
-       st.data())
+@given(
+    arrays(np.float64, st.integers(1, 6), elements=st.sampled_from([0.0, 1.0])),
+    st.data(),
+)
 def test_bernoulli_log_prob_matches_scipy(x, data):
     logits = data.draw(arrays(np.float64, x.shape, elements=st.floats(-30, 30)))
     got = bernoulli_log_prob(t(x), t(logits)).item()

@@ -4,7 +4,6 @@ and a weights-only format that runs no code on load (issue 3)."""
 import pickle
 import subprocess
 import sys
-import warnings
 
 import joblib
 import numpy as np
@@ -12,19 +11,11 @@ import pytest
 import scipy.sparse as sp
 import torch
 import torch.serialization
-from sklearn.exceptions import ConvergenceWarning
 from skorch.exceptions import DeviceWarning
 
 from skvae import VAETransformer
 
-FAST = dict(max_iter=3, hidden_layer_sizes=(8,), batch_size=16, random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+FAST = {"max_iter": 3, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
 
 
 def _outputs(vae, X):

@@ -5,24 +5,15 @@ the user's array is left as it was, and that an already fitted model still
 transforms exactly as before the failed call.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skvae import VAETransformer
 
-FAST = dict(max_iter=3, hidden_layer_sizes=(8,), batch_size=16, random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+FAST = {"max_iter": 3, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
 
 
 def _X(n=40, d=6, seed=0):
@@ -45,60 +36,163 @@ BAD_INPUT = [
     ("transform-nan", "transform", {}, _with(np.nan), ValueError, "NaN"),
     ("transform-inf", "transform", {}, _with(np.inf), ValueError, "infinity"),
     ("score-nan", "score_samples", {}, _with(np.nan), ValueError, "NaN"),
-    ("inverse-nan", "inverse_transform", {}, np.full((3, 2), np.nan), ValueError,
-     "NaN"),
+    (
+        "inverse-nan",
+        "inverse_transform",
+        {},
+        np.full((3, 2), np.nan),
+        ValueError,
+        "NaN",
+    ),
     ("fit-no-rows", "fit", {}, np.empty((0, 6)), ValueError, "0 sample"),
     ("fit-no-features", "fit", {}, np.empty((5, 0)), ValueError, "0 feature"),
-    ("transform-no-rows", "transform", {}, np.empty((0, 6)), ValueError,
-     "0 sample"),
+    ("transform-no-rows", "transform", {}, np.empty((0, 6)), ValueError, "0 sample"),
     ("fit-1d", "fit", {}, np.arange(6.0), ValueError, "Expected 2D array"),
-    ("transform-1d", "transform", {}, np.arange(6.0), ValueError,
-     "Expected 2D array"),
+    ("transform-1d", "transform", {}, np.arange(6.0), ValueError, "Expected 2D array"),
     ("fit-3d", "fit", {}, np.zeros((4, 3, 6)), ValueError, "dim 3"),
     ("transform-3d", "transform", {}, np.zeros((4, 3, 6)), ValueError, "dim 3"),
-    ("fit-strings", "fit", {}, np.array([["a", "b"], ["c", "d"]]), ValueError,
-     "could not convert string to float"),
-    ("transform-strings", "transform", {}, np.array([["1.0", "x"] * 3]),
-     ValueError, "could not convert string to float"),
-    ("fit-objects", "fit", {}, np.array([[{}, None]], dtype=object), TypeError,
-     "float"),
-    ("transform-n-features", "transform", {}, _X(5, 4), ValueError,
-     "X has 4 features, but VAETransformer is expecting 6"),
-    ("score-n-features", "score_samples", {}, _X(5, 7), ValueError,
-     "X has 7 features, but VAETransformer is expecting 6"),
-    ("inverse-latent-width", "inverse_transform", {}, _X(5, 3), ValueError,
-     "Z has 3 columns, but this VAETransformer has n_components=2"),
-    ("inverse-1d", "inverse_transform", {}, np.zeros(2), ValueError,
-     "Expected 2D array"),
-    ("n_components<1", "fit", {"n_components": 0}, _X(), InvalidParameterError,
-     "'n_components' parameter of VAETransformer must be"),
-    ("beta<0", "fit", {"beta": -1.0}, _X(), InvalidParameterError,
-     "'beta' parameter"),
-    ("unknown-likelihood", "fit", {"likelihood": "poisson"}, _X(),
-     InvalidParameterError, "'likelihood' parameter .* Got 'poisson'"),
-    ("max_iter<1", "fit", {"max_iter": 0}, _X(), InvalidParameterError,
-     "'max_iter' parameter"),
-    ("batch_size<1", "fit", {"batch_size": 0}, _X(), InvalidParameterError,
-     "'batch_size' parameter"),
-    ("n_components-str", "fit", {"n_components": "2"}, _X(),
-     InvalidParameterError, "'n_components' parameter .* Got '2' instead"),
-    ("learning_rate-str", "fit", {"learning_rate": "fast"}, _X(),
-     InvalidParameterError, "'learning_rate' parameter"),
-    ("beta-none", "fit", {"beta": None}, _X(), InvalidParameterError,
-     "'beta' parameter"),
-    ("bernoulli-outside-unit", "fit", {"likelihood": "bernoulli"}, _X(),
-     ValueError, r"likelihood='bernoulli' needs X in \[0, 1\] in fit"),
-    ("bernoulli-partial-fit", "partial_fit", {"likelihood": "bernoulli"}, _X(),
-     ValueError, r"needs X in \[0, 1\] in partial_fit"),
+    (
+        "fit-strings",
+        "fit",
+        {},
+        np.array([["a", "b"], ["c", "d"]]),
+        ValueError,
+        "could not convert string to float",
+    ),
+    (
+        "transform-strings",
+        "transform",
+        {},
+        np.array([["1.0", "x"] * 3]),
+        ValueError,
+        "could not convert string to float",
+    ),
+    (
+        "fit-objects",
+        "fit",
+        {},
+        np.array([[{}, None]], dtype=object),
+        TypeError,
+        "float",
+    ),
+    (
+        "transform-n-features",
+        "transform",
+        {},
+        _X(5, 4),
+        ValueError,
+        "X has 4 features, but VAETransformer is expecting 6",
+    ),
+    (
+        "score-n-features",
+        "score_samples",
+        {},
+        _X(5, 7),
+        ValueError,
+        "X has 7 features, but VAETransformer is expecting 6",
+    ),
+    (
+        "inverse-latent-width",
+        "inverse_transform",
+        {},
+        _X(5, 3),
+        ValueError,
+        "Z has 3 columns, but this VAETransformer has n_components=2",
+    ),
+    (
+        "inverse-1d",
+        "inverse_transform",
+        {},
+        np.zeros(2),
+        ValueError,
+        "Expected 2D array",
+    ),
+    (
+        "n_components<1",
+        "fit",
+        {"n_components": 0},
+        _X(),
+        InvalidParameterError,
+        "'n_components' parameter of VAETransformer must be",
+    ),
+    ("beta<0", "fit", {"beta": -1.0}, _X(), InvalidParameterError, "'beta' parameter"),
+    (
+        "unknown-likelihood",
+        "fit",
+        {"likelihood": "poisson"},
+        _X(),
+        InvalidParameterError,
+        "'likelihood' parameter .* Got 'poisson'",
+    ),
+    (
+        "max_iter<1",
+        "fit",
+        {"max_iter": 0},
+        _X(),
+        InvalidParameterError,
+        "'max_iter' parameter",
+    ),
+    (
+        "batch_size<1",
+        "fit",
+        {"batch_size": 0},
+        _X(),
+        InvalidParameterError,
+        "'batch_size' parameter",
+    ),
+    (
+        "n_components-str",
+        "fit",
+        {"n_components": "2"},
+        _X(),
+        InvalidParameterError,
+        "'n_components' parameter .* Got '2' instead",
+    ),
+    (
+        "learning_rate-str",
+        "fit",
+        {"learning_rate": "fast"},
+        _X(),
+        InvalidParameterError,
+        "'learning_rate' parameter",
+    ),
+    (
+        "beta-none",
+        "fit",
+        {"beta": None},
+        _X(),
+        InvalidParameterError,
+        "'beta' parameter",
+    ),
+    (
+        "bernoulli-outside-unit",
+        "fit",
+        {"likelihood": "bernoulli"},
+        _X(),
+        ValueError,
+        r"likelihood='bernoulli' needs X in \[0, 1\] in fit",
+    ),
+    (
+        "bernoulli-partial-fit",
+        "partial_fit",
+        {"likelihood": "bernoulli"},
+        _X(),
+        ValueError,
+        r"needs X in \[0, 1\] in partial_fit",
+    ),
     ("sample-0", "sample", {}, 0, ValueError, "n_samples must be a positive"),
-    ("sample-negative", "sample", {}, -3, ValueError,
-     "n_samples must be a positive"),
-    ("sample-float", "sample", {}, 2.5, ValueError,
-     "n_samples must be a positive"),
+    ("sample-negative", "sample", {}, -3, ValueError, "n_samples must be a positive"),
+    ("sample-float", "sample", {}, 2.5, ValueError, "n_samples must be a positive"),
     ("iw-0", "score_samples_iw", {}, 0, ValueError, "n_importance_samples"),
 ] + [
-    (f"unfitted-{method}", f"unfitted:{method}", {}, arg, NotFittedError,
-     "This VAETransformer instance is not fitted yet")
+    (
+        f"unfitted-{method}",
+        f"unfitted:{method}",
+        {},
+        arg,
+        NotFittedError,
+        "This VAETransformer instance is not fitted yet",
+    )
     for method, arg in [
         ("transform", _X()),
         ("inverse_transform", _X(5, 2)),

@@ -4,25 +4,16 @@ Dask is a test extra, never a runtime dependency of skvae.
 """
 
 import os
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skvae import VAETransformer
 
-FAST = dict(max_iter=2, hidden_layer_sizes=(8,), batch_size=16, random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+FAST = {"max_iter": 2, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAETransformer
 
-FAST = dict(hidden_layer_sizes=(16,), batch_size=16, random_state=0)
+FAST = {"hidden_layer_sizes": (16,), "batch_size": 16, "random_state": 0}
 
 
 def _kl_weights(vae):
@@ -54,14 +54,10 @@ def test_early_stopping_stops_on_plateau_and_restores_best_weights(X_gauss):
     assert vae.n_iter_ == best_epoch + 3
     # The restored weights are those of the best epoch: the same run cut off
     # there (same seed, same split, same batches) gives the same model.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        cut = VAETransformer(**{**params, "max_iter": best_epoch}).fit(X_gauss)
+    cut = VAETransformer(**{**params, "max_iter": best_epoch}).fit(X_gauss)
     np.testing.assert_array_equal(vae.transform(X_gauss), cut.transform(X_gauss))
     last = vae.net_.history[-1]
-    assert {"valid_loss", "valid_elbo", "valid_reconstruction", "valid_kl"} <= set(
-        last
-    )
+    assert {"valid_loss", "valid_elbo", "valid_reconstruction", "valid_kl"} <= set(last)
 
 
 def test_without_early_stopping_the_training_loss_plateau_stops(X_gauss):
@@ -69,9 +65,9 @@ def test_without_early_stopping_the_training_loss_plateau_stops(X_gauss):
     # n_iter_no_change epochs after the first.
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        vae = VAETransformer(
-            **FAST, tol=1e6, n_iter_no_change=2, max_iter=50
-        ).fit(X_gauss)
+        vae = VAETransformer(**FAST, tol=1e6, n_iter_no_change=2, max_iter=50).fit(
+            X_gauss
+        )
     assert vae.n_iter_ == 3
     assert vae.validation_scores_ is None and vae.best_validation_score_ is None
     assert "valid_elbo" not in vae.net_.history[-1]
@@ -87,14 +83,18 @@ def test_convergence_warning_when_max_iter_ends_training(X_gauss, early_stopping
 
 
 def test_history_records_elbo_terms_per_epoch(X_gauss):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(**FAST, max_iter=4).fit(X_gauss)
+    vae = VAETransformer(**FAST, max_iter=4).fit(X_gauss)
     h = vae.net_.history
     assert len(h) == 4
     for row in h:
-        assert {"epoch", "train_loss", "train_reconstruction", "train_kl",
-                "train_elbo", "dur"} <= set(row)
+        assert {
+            "epoch",
+            "train_loss",
+            "train_reconstruction",
+            "train_kl",
+            "train_elbo",
+            "dur",
+        } <= set(row)
         assert row["train_elbo"] == pytest.approx(
             -(row["train_reconstruction"] + row["train_kl"])
         )
@@ -105,21 +105,15 @@ def test_history_records_elbo_terms_per_epoch(X_gauss):
 
 
 def test_kl_warmup_ramps_beta_linearly_then_holds(X_gauss):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(
-            n_components=3, beta=2.0, kl_warmup=4, max_iter=6, **FAST
-        ).fit(X_gauss)
+    vae = VAETransformer(n_components=3, beta=2.0, kl_warmup=4, max_iter=6, **FAST).fit(
+        X_gauss
+    )
     np.testing.assert_allclose(
         _kl_weights(vae), [0.5, 1.0, 1.5, 2.0, 2.0, 2.0], rtol=1e-3
     )
     assert vae.net_.kl_weight() == 2.0
     # Without warm-up every epoch trains with beta.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        plain = VAETransformer(n_components=3, beta=2.0, max_iter=3, **FAST).fit(
-            X_gauss
-        )
+    plain = VAETransformer(n_components=3, beta=2.0, max_iter=3, **FAST).fit(X_gauss)
     np.testing.assert_allclose(_kl_weights(plain), [2.0] * 3, rtol=1e-3)
 
 
@@ -138,11 +132,9 @@ def test_kl_warmup_epochs_do_not_count_for_stopping(X_gauss):
 
 
 def test_free_bits_floor_each_dimension_kl_in_the_loss_only(X_gauss):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(n_components=2, free_bits=50.0, max_iter=3, **FAST).fit(
-            X_gauss
-        )
+    vae = VAETransformer(n_components=2, free_bits=50.0, max_iter=3, **FAST).fit(
+        X_gauss
+    )
     h = vae.net_.history
     loss = np.array(h[:, "train_loss"])
     rec = np.array(h[:, "train_reconstruction"])
@@ -157,12 +149,8 @@ def test_free_bits_floor_each_dimension_kl_in_the_loss_only(X_gauss):
 
 
 def test_free_bits_below_the_kl_change_nothing(X_gauss):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        a = VAETransformer(n_components=2, max_iter=2, **FAST).fit(X_gauss)
-        b = VAETransformer(n_components=2, free_bits=1e-12, max_iter=2, **FAST).fit(
-            X_gauss
-        )
+    a = VAETransformer(n_components=2, max_iter=2, **FAST).fit(X_gauss)
+    b = VAETransformer(n_components=2, free_bits=1e-12, max_iter=2, **FAST).fit(X_gauss)
     np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-6)
 
 
@@ -170,14 +158,12 @@ def test_free_bits_below_the_kl_change_nothing(X_gauss):
 
 
 def test_warm_start_continues_training(X_gauss):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(
-            max_iter=5, warm_start=True, learning_rate=1e-2, **FAST
-        ).fit(X_gauss)
-        first_curve = list(vae.loss_curve_)
-        weights = vae.net_.module_.encoder.z_loc_layer.weight.detach().clone()
-        vae.fit(X_gauss)
+    vae = VAETransformer(max_iter=5, warm_start=True, learning_rate=1e-2, **FAST).fit(
+        X_gauss
+    )
+    first_curve = list(vae.loss_curve_)
+    weights = vae.net_.module_.encoder.z_loc_layer.weight.detach().clone()
+    vae.fit(X_gauss)
     assert vae.n_iter_ == 10 and len(vae.loss_curve_) == 10
     assert vae.loss_curve_[:5] == first_curve
     # Not restarted from scratch: it goes on from where it stopped.
@@ -188,24 +174,20 @@ def test_warm_start_continues_training(X_gauss):
 
 
 def test_without_warm_start_refit_starts_over(X_gauss):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(max_iter=3, **FAST).fit(X_gauss)
-        Z = vae.transform(X_gauss)
-        vae.fit(X_gauss)
+    vae = VAETransformer(max_iter=3, **FAST).fit(X_gauss)
+    Z = vae.transform(X_gauss)
+    vae.fit(X_gauss)
     assert vae.n_iter_ == 3
     np.testing.assert_array_equal(Z, vae.transform(X_gauss))
 
 
 def test_warm_start_honours_changed_parameters(X_gauss):
     """set_params between warm-started fits applies (beta schedules, lr decay)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(
-            n_components=3, max_iter=2, warm_start=True, **FAST
-        ).fit(X_gauss)
-        vae.set_params(beta=3.0, learning_rate=1e-4, batch_size=8)
-        vae.fit(X_gauss)
+    vae = VAETransformer(n_components=3, max_iter=2, warm_start=True, **FAST).fit(
+        X_gauss
+    )
+    vae.set_params(beta=3.0, learning_rate=1e-4, batch_size=8)
+    vae.fit(X_gauss)
     np.testing.assert_allclose(_kl_weights(vae), [1.0, 1.0, 3.0, 3.0], rtol=1e-3)
     assert vae.net_.optimizer_.param_groups[0]["lr"] == 1e-4
     assert vae.net_.history[-1, "batches", 0, "train_batch_size"] == 8
@@ -232,9 +214,7 @@ def test_partial_fit_one_epoch_per_chunk(X_gauss):
 
 
 def test_partial_fit_after_fit_continues(X_gauss):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(max_iter=3, **FAST).fit(X_gauss)
+    vae = VAETransformer(max_iter=3, **FAST).fit(X_gauss)
     vae.partial_fit(X_gauss[:20])
     assert vae.n_iter_ == 4
 
@@ -250,33 +230,25 @@ def test_partial_fit_keeps_warming_up(X_gauss):
 
 
 def test_verbose_0_is_silent(X_gauss, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        VAETransformer(max_iter=3, verbose=0, **FAST).fit(X_gauss)
-        VAETransformer(max_iter=3, early_stopping=True, **FAST).fit(X_gauss)
+    VAETransformer(max_iter=3, verbose=0, **FAST).fit(X_gauss)
+    VAETransformer(max_iter=3, early_stopping=True, **FAST).fit(X_gauss)
     out, err = capsys.readouterr()
     assert out == "" and err == ""
 
 
 def test_verbose_1_shows_a_progress_bar_on_stderr(X_gauss, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        VAETransformer(max_iter=3, verbose=1, **FAST).fit(X_gauss)
+    VAETransformer(max_iter=3, verbose=1, **FAST).fit(X_gauss)
     out, err = capsys.readouterr()
     assert out == ""
     assert "3/3" in err and "epoch" in err
     for name in ("loss=", "rec=", "kl="):
         assert name in err
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        VAETransformer(max_iter=2, verbose=1, early_stopping=True, **FAST).fit(X_gauss)
+    VAETransformer(max_iter=2, verbose=1, early_stopping=True, **FAST).fit(X_gauss)
     assert "val_elbo=" in capsys.readouterr().err
 
 
 def test_verbose_2_prints_a_table_of_epochs(X_gauss, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(max_iter=3, verbose=2, **FAST).fit(X_gauss)
+    vae = VAETransformer(max_iter=3, verbose=2, **FAST).fit(X_gauss)
     out, _ = capsys.readouterr()
     for column in ("epoch", "train_loss", "train_reconstruction", "train_kl"):
         assert column in out
@@ -290,8 +262,29 @@ def test_verbose_2_prints_a_table_of_epochs(X_gauss, capsys):
 def test_fitted_model_pickles_after_verbose_fit(X_gauss):
     import pickle
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae = VAETransformer(max_iter=2, verbose=1, **FAST).fit(X_gauss)
+    vae = VAETransformer(max_iter=2, verbose=1, **FAST).fit(X_gauss)
     clone = pickle.loads(pickle.dumps(vae))
     np.testing.assert_array_equal(clone.transform(X_gauss), vae.transform(X_gauss))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"n_components": 3},
+        {"likelihood": "bernoulli"},
+        {"hidden_layer_sizes": (4,)},
+        {"activation": "tanh"},
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_continuing_with_another_architecture_is_a_clear_error(change, method):
+    X = np.random.RandomState(0).rand(30, 5)
+    vae = VAETransformer(
+        max_iter=2, hidden_layer_sizes=(8,), warm_start=True, random_state=0
+    ).fit(X)
+    Z = vae.transform(X)
+    vae.set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"{name} from .* since they were built"):
+        getattr(vae, method)(X)
+    np.testing.assert_array_equal(vae.transform(X), Z)  # the fitted model is intact

@@ -3,28 +3,19 @@
 import pickle
 import subprocess
 import sys
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 import torch
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skvae import VAETransformer
 
-FAST = dict(max_iter=3, hidden_layer_sizes=(16,), batch_size=16, random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+FAST = {"max_iter": 3, "hidden_layer_sizes": (16,), "batch_size": 16, "random_state": 0}
 
 
 @pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
@@ -134,9 +125,10 @@ def test_pipeline_and_grid_search_by_elbo(X_gauss):
         n_jobs=2,
     ).fit(X_gauss)
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
-    assert grid.transform(X_gauss).shape[1] == grid.best_params_[
-        "vaetransformer__n_components"
-    ]
+    assert (
+        grid.transform(X_gauss).shape[1]
+        == grid.best_params_["vaetransformer__n_components"]
+    )
 
 
 def test_pickle_round_trip(X_gauss):
