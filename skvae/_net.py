@@ -21,7 +21,8 @@ from skvae._likelihoods import gaussian_kl_per_dim
 _SAME_AS_MODULE_ = "<the trained module_>"
 
 
-BATCH_EVENTS = ("on_batch_begin", "on_batch_end")
+# Events skorch notifies on every batch.
+BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 def _overrides(callback, event):
@@ -169,8 +170,9 @@ class VAENet(NeuralNet):
     def notify(self, method_name, **cb_kwargs):
         """skorch's ``notify``; per-batch events skip callbacks that ignore them.
 
-        A callback that does not override ``on_batch_begin``/``on_batch_end``
-        has the base class's no-op there, so not calling it changes nothing.
+        A callback that does not override ``on_batch_begin``, ``on_batch_end``
+        or ``on_grad_computed`` has the base class's no-op there, so not
+        calling it changes nothing.
         """
         if method_name not in BATCH_EVENTS:
             return super().notify(method_name, **cb_kwargs)
