@@ -149,12 +149,12 @@ class VAENet(NeuralNet):
         """Set train or eval mode, skipping the walk when nothing would change.
 
         skorch calls this before every batch; ``Module.train`` sets the flag on
-        every submodule through ``Module.__setattr__``.
+        every submodule through ``Module.__setattr__``. The mode is only ever
+        set on the whole module (by skorch, or ``eval()`` before inference), so
+        its top-level flag tells the mode of all of it.
         """
         module = self.module_
-        if isinstance(module, torch.nn.Module) and all(
-            m.training == training for m in module.modules()
-        ):
+        if isinstance(module, torch.nn.Module) and module.training == training:
             return
         super()._set_training(training)
 

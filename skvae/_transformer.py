@@ -120,7 +120,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Hold out ``validation_fraction`` of the rows, stop when their ELBO has
         not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
         the best weights. Without it, training stops when the training loss
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs. Off by
+        default, as in MLPRegressor (it needs enough rows to hold some out),
+        but recommended on real data: on digits it reached a held-out ELBO
+        as good or better (+3.4 nats at 2 latents, within 1.4 nats at 10 and
+        20) in 100-190 epochs instead of 200 (``benchmarks/RESULTS.md``).
 
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
