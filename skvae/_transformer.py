@@ -52,7 +52,7 @@ from skvae._validation import (
 # Number of eps vectors, drawn once at fit, shared by every row of score_samples.
 N_ELBO_SAMPLES = 16
 # Upper bound on the elements of one inference batch (rows x samples x features).
-INFERENCE_BATCH_ELEMENTS = 2**22
+INFERENCE_BATCH_ELEMENTS = 2**20
 # Tag of the files written by VAETransformer.save_weights.
 WEIGHTS_FORMAT = "skvae.weights/1"
 
