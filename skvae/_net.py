@@ -8,6 +8,8 @@ and collates one row at a time, measured at 1.2-1.8x the time per epoch of a
 bare PyTorch loop on this kind of machine; see ``../shared/FINDINGS.md``).
 """
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -117,6 +119,7 @@ class VAENet(NeuralNet):
         # without a GPU; ``module`` would be pickled again as is, and fail to
         # load there. Keep one copy: ``module_``.
         state = super().__getstate__()
+        state.pop("_inference_copy", None)  # a cache, rebuilt on demand
         if state.get("module") is self.__dict__.get("module_"):
             state["module"] = _SAME_AS_MODULE_
         return state
@@ -125,6 +128,36 @@ class VAENet(NeuralNet):
         super().__setstate__(state)
         if isinstance(self.module, str) and self.module == _SAME_AS_MODULE_:
             self.module = self.module_
+
+    def module_for_inference(self, dtype):
+        """``module_`` in eval mode, or a copy of it cast to ``dtype``.
+
+        Inference in float64 (for float64 input) needs float64 weights: the
+        copy is made once and reused until the weights change, which every
+        optimizer step or ``load_state_dict`` signals through the tensors'
+        in-place version counters.
+
+        Parameters
+        ----------
+        dtype : torch.dtype
+            ``torch.float32`` (the training dtype) or ``torch.float64``.
+
+        Returns
+        -------
+        module : VAEModule
+            In eval mode; do not train it.
+        """
+        module = self.module_
+        module.eval()
+        if next(module.parameters()).dtype == dtype:
+            return module
+        tensors = module.state_dict(keep_vars=True).values()
+        key = (id(module), dtype, tuple(t._version for t in tensors))
+        cached = getattr(self, "_inference_copy", None)
+        if cached is None or cached[0] != key:
+            cached = (key, copy.deepcopy(module).to(dtype).eval())
+            self._inference_copy = cached
+        return cached[1]
 
     def initialize_criterion(self):
         """No criterion module: the loss is :meth:`get_loss`."""

@@ -418,6 +418,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if "_rng" in before:
             before["_rng"] = copy.deepcopy(self._rng)
         snapshot = None
+        epochs_before = len(self.net_.history) if not fresh else 0
         try:
             X = self._validate_input(X, reset=fresh)
             if self.likelihood == "bernoulli":
@@ -437,7 +438,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                     len(net.history),
                 )
             stopped = self._train(net, X, epochs, method == "fit")
-        except Exception as exc:
+        except BaseException as exc:  # Ctrl-C outside skorch's loop too
             if snapshot is not None:
                 net.module_.load_state_dict(snapshot[0])
                 net.optimizer_.load_state_dict(snapshot[1])
@@ -473,12 +474,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             self.best_validation_score_ = (
                 history[best_epoch - 1, "valid_elbo"]
                 if best_epoch
-                else max(self.validation_scores_)
+                else self.validation_scores_[-1]  # all in warm-up: nothing restored
             )
         elif fresh:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        if method == "fit" and not stopped and len(history) >= epochs:
+        if method == "fit" and not stopped and len(history) - epochs_before >= epochs:
             warnings.warn(
                 f"VAETransformer trained max_iter={self.max_iter} epochs and the "
                 f"{'held-out ELBO' if self.early_stopping else 'training loss'} "
@@ -494,9 +495,19 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return {
             "n_components": self.n_components,
             "likelihood": self.likelihood,
-            "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
+            "hidden_layer_sizes": self._hidden_layer_sizes(),
             "activation": self.activation,
         }
+
+    def _hidden_layer_sizes(self):
+        """``hidden_layer_sizes`` as a tuple of ints (an int is one layer), as MLP."""
+        sizes = np.atleast_1d(self.hidden_layer_sizes)
+        if sizes.ndim != 1 or not all(isinstance(h, Integral) and h > 0 for h in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive int or a sequence of "
+                f"positive ints, got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(h) for h in sizes)
 
     def _check_architecture_unchanged(self, method):
         """ValueError if set_params changed the networks' shape since building."""
@@ -536,7 +547,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         typical = x_var.mean() if x_var.mean() > 0 else 1.0
         x_scale = np.sqrt(np.maximum(x_var, 1e-3 * typical))
         sizes = {"n_features": n_features, "n_components": self.n_components}
-        hidden = tuple(self.hidden_layer_sizes)
+        hidden = self._hidden_layer_sizes()
         if self.likelihood == "gaussian":
             likelihood = GaussianHead(init_variance=x_scale**2)
             out_loc, out_scale = x_mean, x_scale
@@ -573,7 +584,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                     out_scale=out_scale,
                 ),
             )
-        _check_network_shapes(encoder, decoder, X[:2], sizes)
+            _check_network_shapes(encoder, decoder, X[:2], sizes)
         self._built_architecture = self._architecture()
         return VAENet(
             VAEModule(encoder, decoder, likelihood),
@@ -1070,12 +1081,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return Z
 
     def _inference_module(self, dtype):
-        """The trained module in eval mode, cast to ``dtype`` (a copy) if needed."""
-        module = self.net_.module_
-        module.eval()
-        if _torch_dtype(dtype) != module_dtype(module):
-            module = copy.deepcopy(module).to(_torch_dtype(dtype))
-        return module
+        """The trained module in eval mode, in ``dtype`` (a cached copy if needed)."""
+        return self.net_.module_for_inference(_torch_dtype(dtype))
 
     def _map_rows(self, X, fn, width):
         """Apply ``fn`` to batches of rows of X (dense or CSR) and stack the results.
@@ -1166,6 +1173,19 @@ def _check_network_shapes(encoder, decoder, X_head, sizes):
         X_head = X_head.toarray()
     x = as_tensor(X_head, np.float32)
     n, k, d = x.shape[0], sizes["n_components"], sizes["n_features"]
+    # In eval mode, so that dropout draws nothing and batch norm keeps its
+    # running statistics; each submodule's own mode is put back after.
+    modes = [(m, m.training) for net in (encoder, decoder) for m in net.modules()]
+    encoder.eval()
+    decoder.eval()
+    try:
+        _run_network_shapes(encoder, decoder, x, n, k, d)
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def _run_network_shapes(encoder, decoder, x, n, k, d):
     try:
         with torch.no_grad():
             encoded = encoder(x)

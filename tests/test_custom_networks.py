@@ -204,3 +204,28 @@ def test_wrong_networks_give_a_clear_error(digits, params, message):
 def test_class_that_builds_no_module_is_a_type_error(digits):
     with pytest.raises(TypeError, match="torch.nn.Module"):
         VAETransformer(encoder=lambda **kw: "not a module", **FAST).fit(digits)
+
+
+class NoisyNormEncoder(nn.Module):
+    """Dropout and batch norm: layers whose train mode draws noise or learns."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(n_features)
+        self.drop = nn.Dropout(0.5)
+        self.out = nn.Linear(n_features, 2 * n_components)
+
+    def forward(self, x):
+        return self.out(self.drop(self.norm(x))).chunk(2, dim=1)
+
+
+def test_shape_check_draws_no_noise_and_learns_nothing(digits):
+    """Checking a custom network's shapes runs it in eval mode, inside the
+    seeded generator: the caller's torch RNG is untouched and batch norm learns
+    nothing before training."""
+    torch_state = torch.random.get_rng_state()
+    vae = VAETransformer(encoder=NoisyNormEncoder, max_iter=1, random_state=0)
+    built = vae.fit(digits[:64]).net_
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    norm = built.module_.encoder.norm
+    assert int(norm.num_batches_tracked) == 1  # the one training batch, no more

@@ -333,3 +333,31 @@ def test_keyboard_interrupt_leaves_model_fitted_to_epochs_done():
     vae.net_.module_.encoder.interrupt_at = -1
     vae.fit(X)
     assert vae.n_iter_ == 7
+
+
+def test_hidden_layer_sizes_int_or_positive_ints():
+    X = _X()
+    vae = VAETransformer(**{**FAST, "hidden_layer_sizes": 8}).fit(X)
+    assert vae.transform(X).shape == (40, 2)
+    for bad in [(0,), (8, -1), (16.5,)]:
+        with pytest.raises(ValueError, match="hidden_layer_sizes must be a positive"):
+            VAETransformer(**{**FAST, "hidden_layer_sizes": bad}).fit(X)
+
+
+def test_interrupt_outside_the_training_loop_undoes_the_refit(monkeypatch):
+    """Ctrl-C while a refit builds its networks (outside skorch's loop, which
+    keeps the epochs done) leaves the previous model as it was."""
+    X = _X()
+    vae = VAETransformer(**FAST).fit(X)
+    Z, S = vae.transform(X), vae.score_samples(X)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(VAETransformer, "_build_net", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        vae.set_params(n_components=5).fit(X)
+    monkeypatch.undo()
+    vae.set_params(n_components=2)
+    np.testing.assert_array_equal(vae.transform(X), Z)
+    np.testing.assert_array_equal(vae.score_samples(X), S)

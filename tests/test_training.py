@@ -288,3 +288,22 @@ def test_continuing_with_another_architecture_is_a_clear_error(change, method):
     with pytest.raises(ValueError, match=f"{name} from .* since they were built"):
         getattr(vae, method)(X)
     np.testing.assert_array_equal(vae.transform(X), Z)  # the fitted model is intact
+
+
+def test_early_stopping_inside_warmup_reports_the_kept_weights(X_gauss):
+    """Every epoch in the KL warm-up: nothing is restored, and the reported best
+    score is the last epoch's, whose weights are kept."""
+    vae = VAETransformer(early_stopping=True, kl_warmup=10, max_iter=3, **FAST).fit(
+        X_gauss
+    )
+    assert vae.best_validation_score_ == vae.validation_scores_[-1]
+
+
+def test_warm_start_warns_about_its_own_epochs_only(X_gauss):
+    vae = VAETransformer(max_iter=3, warm_start=True, n_iter_no_change=50, **FAST)
+    with pytest.warns(ConvergenceWarning):
+        vae.fit(X_gauss)
+    vae.set_params(max_iter=5)
+    with pytest.warns(ConvergenceWarning):
+        vae.fit(X_gauss)
+    assert vae.n_iter_ == 8

@@ -164,3 +164,18 @@ def test_pca_like_usage_beside_pca(X_gauss):
     for est in (PCA(n_components=2), VAETransformer(n_components=2, **FAST)):
         Z = est.fit_transform(X_gauss)
         assert est.inverse_transform(Z).shape == X_gauss.shape
+
+
+def test_float64_inference_follows_the_current_weights(X_gauss):
+    """float64 inference reuses a float64 copy of the weights until they change."""
+    vae = VAETransformer(**{**FAST, "warm_start": True}).fit(X_gauss)
+    Z64 = vae.transform(X_gauss)
+    assert vae.net_.module_for_inference(
+        torch.float64
+    ) is vae.net_.module_for_inference(torch.float64)
+    vae.partial_fit(X_gauss)
+    Z64_after = vae.transform(X_gauss)
+    assert not np.allclose(Z64, Z64_after)
+    np.testing.assert_allclose(
+        Z64_after, vae.transform(X_gauss.astype(np.float32)), rtol=1e-4, atol=1e-5
+    )
