@@ -57,14 +57,16 @@ def bernoulli_log_prob(x, x_logits):
 class GaussianHead(nn.Module):
     """Gaussian observation model p(x|z) = N(x_loc(z), diag(sigma^2)).
 
-    The decoder network gives the mean ``x_loc``; the variance is one learned
-    value per feature (homoscedastic, as ``FactorAnalysis.noise_variance_``),
-    started at the feature's training variance and bounded below by
-    ``min_variance_ratio`` times it, so that the likelihood stays bounded.
+    AEVB appendix C.2, with a homoscedastic variance: the decoder network gives
+    the mean ``x_loc``; the variance is one learned value per feature (as
+    ``FactorAnalysis.noise_variance_``), started at ``init_variance`` and
+    bounded below by ``min_variance_ratio`` times it, so that the likelihood
+    stays bounded (a variance collapsing to 0 would make it infinite):
+    ``log sigma^2 = log(ratio * init_variance) + softplus(raw)``.
 
     Parameters
     ----------
-    init_variance : torch.Tensor of shape (n_features,)
+    init_variance : array-like of shape (n_features,)
         Positive starting variance of each feature (data units squared).
     min_variance_ratio : float, default=1e-3
         Floor of each variance, as a fraction of ``init_variance``.
@@ -81,16 +83,32 @@ class GaussianHead(nn.Module):
         self.x_logvar_raw = nn.Parameter(torch.full_like(init_variance, start))
 
     def x_logvar(self):
-        """Per-feature log-variance, shape (n_features,), above its floor."""
+        """Per-feature log-variance, tensor of shape (n_features,), above its floor."""
         return self.x_logvar_floor + F.softplus(self.x_logvar_raw)
 
     def log_prob(self, x, decoder_out):
+        """log p(x|z) of each row, in nats (AEVB appendix C.2).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (..., n_features)
+            Observed rows.
+        decoder_out : torch.Tensor of shape (..., n_features)
+            The decoder's means for the rows' codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (...,)
+            Log-density summed over the features, nats.
+        """
         return gaussian_log_prob(x, decoder_out, self.x_logvar())
 
     def mean(self, decoder_out):
+        """E[x|z]: the decoder's output itself, shape (..., n_features)."""
         return decoder_out
 
     def sample(self, decoder_out, generator=None):
+        """Draws x ~ p(x|z), shape (..., n_features), from ``generator``."""
         noise = torch.randn(
             decoder_out.shape,
             generator=generator,
@@ -101,13 +119,32 @@ class GaussianHead(nn.Module):
 
 
 class BernoulliHead(nn.Module):
-    """Bernoulli observation model p(x|z), the decoder giving its logits."""
+    """Bernoulli observation model p(x|z) (AEVB appendix C.1).
+
+    The decoder gives the logits; the model has no parameters of its own.
+    """
 
     def log_prob(self, x, decoder_out):
+        """log p(x|z) of each row, in nats (AEVB appendix C.1).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (..., n_features)
+            Observed rows, values in [0, 1].
+        decoder_out : torch.Tensor of shape (..., n_features)
+            The decoder's logits for the rows' codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (...,)
+            Log-probability summed over the features, nats.
+        """
         return bernoulli_log_prob(x, decoder_out)
 
     def mean(self, decoder_out):
+        """E[x|z] = sigmoid(logits), probabilities of shape (..., n_features)."""
         return torch.sigmoid(decoder_out)
 
     def sample(self, decoder_out, generator=None):
+        """0/1 draws x ~ p(x|z), shape (..., n_features), from ``generator``."""
         return torch.bernoulli(torch.sigmoid(decoder_out), generator=generator)

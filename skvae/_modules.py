@@ -40,6 +40,19 @@ class Encoder(nn.Module):
     standardized with fixed per-feature ``x_loc`` and ``x_scale`` (training
     statistics), so the network sees features of unit scale whatever the data
     units. Its weights and biases are phi.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of x.
+    n_components : int
+        Width of z.
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Hidden layer widths.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Activation after each hidden layer.
+    x_loc, x_scale : array-like of shape (n_features,), default=None
+        Standardization of the input (None: 0 and 1).
     """
 
     def __init__(
@@ -61,6 +74,10 @@ class Encoder(nn.Module):
         self.register_buffer("x_scale", _vector(x_scale, n_features, 1.0))
 
     def forward(self, x):
+        """Map x, shape (batch, n_features), to ``(z_loc, z_logvar)``.
+
+        Each is of shape (batch, n_components); ``z_logvar`` is log sigma^2.
+        """
         h = self.body((x - self.x_loc) / self.x_scale)
         return self.z_loc_layer(h), self.z_logvar_layer(h)
 
@@ -73,6 +90,19 @@ class Decoder(nn.Module):
     the output in data units from the start of training (training mean and
     standard deviation for a Gaussian decoder; the logit of the training mean
     for a Bernoulli one). Its weights and biases are theta.
+
+    Parameters
+    ----------
+    n_components : int
+        Width of z.
+    n_features : int
+        Width of x.
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Hidden layer widths (the estimator passes the encoder's, reversed).
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Activation after each hidden layer.
+    out_loc, out_scale : array-like of shape (n_features,), default=None
+        The fixed output map (None: 0 and 1).
     """
 
     def __init__(
@@ -90,6 +120,7 @@ class Decoder(nn.Module):
         self.register_buffer("out_scale", _vector(out_scale, n_features, 1.0))
 
     def forward(self, z):
+        """Map z, shape (batch, n_components), to shape (batch, n_features)."""
         return self.out_loc + self.out_scale * self.body(z)
 
 
@@ -115,19 +146,26 @@ class VAEModule(nn.Module):
         self.likelihood = likelihood
 
     def encode(self, x):
+        """``(z_loc, z_logvar)`` of q_phi(z|x), each (batch, n_components)."""
         return self.encoder(x)
 
     @staticmethod
     def reparameterize(z_loc, z_logvar, eps=None):
-        """z = z_loc + sigma * eps, eps ~ N(0, I) (AEVB section 2.4)."""
+        """z = z_loc + sigma * eps, eps ~ N(0, I) (AEVB section 2.4, eq. 4).
+
+        ``eps`` (drawn from torch's global generator when None) broadcasts
+        against ``z_loc``: shape (S, 1, n_components) gives S draws per row.
+        """
         if eps is None:
             eps = torch.randn_like(z_loc)
         return z_loc + torch.exp(0.5 * z_logvar) * eps
 
     def decode(self, z):
+        """The likelihood's location parameter for codes z (mean or logits)."""
         return self.decoder(z)
 
     def forward(self, x):
+        """``(decoder_out, z_loc, z_logvar)`` for one reparameterized z per row."""
         z_loc, z_logvar = self.encode(x)
         z = self.reparameterize(z_loc, z_logvar)
         return self.decode(z), z_loc, z_logvar

@@ -102,6 +102,29 @@ class VAENet(NeuralNet):
     Per batch, the history records ``{train,valid}_reconstruction`` (the
     negative log-likelihood), ``{train,valid}_kl`` and ``{train,valid}_elbo``
     (the plain ELBO, beta = 1), all in nats per sample.
+
+    Parameters
+    ----------
+    module : VAEModule
+        The networks, built by the estimator.
+    criterion : None
+        Unused: the loss is :meth:`get_loss`.
+    beta : float, default=1.0
+        Weight of the KL term (beta-VAE, Higgins et al. 2017).
+    kl_warmup : int, default=0
+        Epochs of the linear KL warm-up (Sonderby et al. 2016, "Ladder
+        Variational Autoencoders", its warm-up); 0 disables it.
+    free_bits : float, default=0.0
+        Minimum KL per latent dimension, nats (Kingma et al. 2016, "Improved
+        Variational Inference with Inverse Autoregressive Flow", its free
+        bits); 0 disables it.
+    **kwargs
+        Any other ``skorch.NeuralNet`` parameter.
+
+    Raises
+    ------
+    DivergenceError
+        From :meth:`get_loss`, when the loss of a batch is not finite.
     """
 
     def __init__(

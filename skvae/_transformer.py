@@ -386,9 +386,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def partial_fit(self, X, y=None):
         """Train for one epoch over X, continuing from the current weights.
 
-        The first call builds the networks from X's statistics. Use it for
-        data that does not fit in memory: call it on one chunk of rows after
-        another. Early stopping and the convergence check do not apply (as in
+        The first call builds the networks from X's statistics (the per-feature
+        mean and variance that standardize the encoder's input, place the
+        decoder's output and start the Gaussian variances and their floors),
+        which later calls keep: make the first chunk representative, not a
+        handful of rows. Use it for data that does not fit in memory: call it
+        on one chunk of rows after another. Early stopping and the
+        convergence check do not apply (as in
         :meth:`sklearn.neural_network.MLPRegressor.partial_fit`).
 
         Parameters
@@ -792,6 +796,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         elbo : ndarray of shape (n_samples,)
             ELBO per row, nats, in X's dtype. Higher is better.
 
+        Warns
+        -----
+        UserWarning
+            For the Bernoulli likelihood, when values of X outside [0, 1] were
+            clipped into it.
+
         Raises
         ------
         sklearn.exceptions.NotFittedError
@@ -840,8 +850,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
             log p(x) ~ log (1/K) sum_k p_theta(x | z_k) p(z_k) / q_phi(z_k | x)
 
-        K = 1 is a one-sample ELBO; the estimate is a lower bound in
-        expectation that tightens as K grows. It is the number to compare with
+        K = 1 is a one-sample ELBO estimate (with a sampled, not closed-form,
+        KL, so it differs from :meth:`score_samples`); the estimate is a lower
+        bound in expectation that tightens as K grows. It is the number to compare with
         :meth:`sklearn.decomposition.FactorAnalysis.score_samples` or published
         log-likelihoods. The K noise vectors are shared by all rows.
 

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-FASHION_MNIST_DIRS = (
-    os.environ.get("FASHION_MNIST_DIR", ""),
-    "/usr/share/datasets/fashion-mnist",
-)
+# Searched after $FASHION_MNIST_DIR, which is read at each call.
+FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
 
 
 def _find_fashion_mnist():
-    for folder in FASHION_MNIST_DIRS:
+    for folder in (os.environ.get("FASHION_MNIST_DIR", ""), *FASHION_MNIST_DIRS):
         if folder and (Path(folder) / "train-images-idx3-ubyte.gz").exists():
             return Path(folder)
     return None

@@ -1,4 +1,10 @@
-"""sklearn's estimator checks, all of them, with no expected failures."""
+"""sklearn's estimator checks, all of them.
+
+The Gaussian model passes every check with no expected failure. The Bernoulli
+model runs the same suite behind MinMaxScaler(clip=True), so its data lie in
+[0, 1]; the two checks marked as expected failures there fail for Pipeline
+itself (it fits its steps in place), not for the VAE.
+"""
 
 import pytest
 from sklearn.pipeline import make_pipeline

@@ -6,6 +6,7 @@ from skvae import datasets
 
 def test_missing_fashion_mnist_says_how_to_install(monkeypatch):
     monkeypatch.setattr(datasets, "FASHION_MNIST_DIRS", ("/nonexistent",))
+    monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
     assert not datasets.has_fashion_mnist()
     with pytest.raises(
         FileNotFoundError, match="apt-get install dataset-fashion-mnist"
