@@ -42,11 +42,13 @@ class RowDataset(torch.utils.data.Dataset):
     """The training rows, held whole: a float32 tensor or a CSR matrix.
 
     Sparse rows are densified one mini-batch at a time by :class:`BatchIterator`,
-    never whole.
+    never whole. Each batch is moved to ``device`` once, here: skorch's
+    ``infer`` and the loss then find it there.
     """
 
-    def __init__(self, X):
+    def __init__(self, X, device="cpu"):
         self.X = X
+        self.device = device
 
     def __len__(self):
         return self.X.shape[0]
@@ -54,8 +56,10 @@ class RowDataset(torch.utils.data.Dataset):
     def rows(self, index):
         """Dense float32 tensor of the rows ``index`` (a 1-D int tensor)."""
         if sp.issparse(self.X):
-            return torch.from_numpy(self.X[index.numpy()].toarray())
-        return self.X[index]
+            rows = torch.from_numpy(self.X[index.numpy()].toarray())
+        else:
+            rows = self.X[index]
+        return rows.to(self.device)
 
     def __getitem__(self, i):
         return self.rows(torch.as_tensor([i]))[0], torch.empty(0)

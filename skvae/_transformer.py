@@ -649,7 +649,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 net.initialize_callbacks()
             else:
                 net.initialize()
-            net.partial_fit(RowDataset(data), epochs=epochs)
+            net.partial_fit(RowDataset(data, device=net.device), epochs=epochs)
         return stopper.misses_ >= stopper.patience
 
     def _sync_net(self, net):
@@ -812,11 +812,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         check_is_fitted(self)
         X = self._validate_scored(X)
         module = self._inference_module(X.dtype)
-        eps = torch.as_tensor(self._elbo_eps, dtype=module_dtype(module))
+        eps = torch.as_tensor(
+            self._elbo_eps, dtype=module_dtype(module), device=self.net_.device
+        )
 
         def elbo(x):
             z_loc, z_logvar = module.encode(x)
-            log_px = _log_px(module, x, z_loc, z_logvar, eps.to(x.device))
+            log_px = _log_px(module, x, z_loc, z_logvar, eps)
             return log_px.mean(dim=0) - gaussian_kl(z_loc, z_logvar)
 
         return self._map_rows(X, elbo, N_ELBO_SAMPLES * self.n_features_in_)
@@ -891,6 +893,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 (n_importance_samples, self.n_components)
             ),
             dtype=module_dtype(module),
+            device=self.net_.device,
         )
         chunk = N_ELBO_SAMPLES
 
@@ -898,7 +901,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             z_loc, z_logvar = module.encode(x)
             log_w = []
             for start in range(0, n_importance_samples, chunk):
-                eps = eps_all[start : start + chunk].to(x.device)
+                eps = eps_all[start : start + chunk]
                 log_px = _log_px(module, x, z_loc, z_logvar, eps)
                 # log p(z) - log q(z|x), with z = z_loc + sigma * eps
                 log_pz_over_qz = 0.5 * (
