@@ -18,12 +18,11 @@ import time
 import warnings
 from pathlib import Path
 
+import bare_vae
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
-
-import bare_vae
 from run import fixed_epochs, fmnist_binary
+from sklearn.exceptions import ConvergenceWarning
 
 PARAMS = {"n_components": 20, "likelihood": "bernoulli", "batch_size": 128}
 
