@@ -946,7 +946,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         custom = [name for name in ("encoder", "decoder") if params[name] is not None]
         for name in custom:
             params[name] = params[f"{name}_kwargs"] = None
-        params["hidden_layer_sizes"] = [int(h) for h in self.hidden_layer_sizes]
+        params["hidden_layer_sizes"] = list(self._hidden_layer_sizes())
         if not isinstance(params["random_state"], (Integral, type(None))):
             params["random_state"] = None  # a RandomState instance is not data
         names = getattr(self, "feature_names_in_", None)

@@ -166,3 +166,11 @@ def test_weights_saved_with_cuda_device_load_on_cpu(X_gauss, tmp_path):
         loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
     assert loaded.device == "cpu"
     np.testing.assert_array_equal(loaded.transform(X_gauss), vae.transform(X_gauss))
+
+
+def test_weights_only_round_trip_with_int_hidden_layer_sizes(X_gauss, tmp_path):
+    """hidden_layer_sizes=8 (one layer, as MLP accepts) saves and loads."""
+    vae = VAETransformer(**{**FAST, "hidden_layer_sizes": 8}).fit(X_gauss)
+    vae.save_weights(tmp_path / "vae.pt")
+    loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
+    np.testing.assert_array_equal(loaded.transform(X_gauss), vae.transform(X_gauss))
