@@ -1,7 +1,7 @@
 """A hand-written PyTorch training loop of the same model as VAETransformer.
 
 The reference that ``benchmarks/run.py`` times and scores skvae against. It
-takes the *same* networks and heads (``skvae._modules``, ``skvae._likelihoods``)
+takes the *same* networks and likelihoods (``skvae._modules``, ``skvae.likelihoods``)
 with the *same* initial weights, draws the *same* seeds in the same order as
 ``VAETransformer.fit`` and slices the *same* shuffled mini-batches out of one
 in-memory float32 tensor; everything else (loss, optimizer step, ELBO and
@@ -17,17 +17,13 @@ import math
 
 import torch
 
-from skvae._validation import check_random_state, draw_seed
-
-N_ELBO_SAMPLES = 16  # as skvae._transformer; only used to mirror its RNG draws
-
 
 def reference_model(estimator, X):
     """The initial module VAETransformer(**params).fit(X) starts from, and its seed.
 
-    Mirrors ``VAETransformer._fit``: one seed from ``random_state``, the
-    score-sample noise, the network seed (``_build_net``), then the training
-    seed that ``_train`` passes to ``torch.manual_seed`` before the first epoch.
+    Mirrors ``VAETransformer._fit``: ``_fresh_net`` (the fit's generator, the
+    scoring noise, the network seed), then the training seed that ``VAENet.run``
+    passes to ``torch.manual_seed`` before the first epoch.
 
     Returns
     -------
@@ -38,9 +34,7 @@ def reference_model(estimator, X):
     """
     est = copy.deepcopy(estimator)
     X = est._validate_input(X, reset=True)
-    est._rng = check_random_state(draw_seed(est.random_state))
-    est._elbo_eps = est._rng.standard_normal((N_ELBO_SAMPLES, est.n_components))
-    net = est._build_net(X, seed=est._rng.randint(2**31 - 1))
+    net = est._fresh_net(X)
     train_seed = int(est._rng.randint(2**31 - 1))
     return copy.deepcopy(net.module), train_seed
 

@@ -3,7 +3,7 @@
 A 4-point grid (n_components x beta), 3-fold CV, so 12 fits of VAETransformer
 on about 1,200 rows each, plus the refit. The parent's torch threads are left
 at torch's default (one per core), as a user's would be; joblib's loky workers
-get cpu_count // n_jobs threads each (see ``skvae._validation``).
+get cpu_count // n_jobs threads each (see ``skvae._runtime``).
 
 Each setting runs ``--repeats`` times, alternating, and the best and median wall
 times are reported: the machine may be shared, and alternating spreads any

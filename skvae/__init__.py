@@ -1,19 +1,18 @@
 """skvae: Variational Autoencoders as a scikit-learn transformer."""
 
-from skvae._likelihoods import BernoulliHead, GaussianHead
+from skvae import likelihoods
 from skvae._modules import Decoder, Encoder, VAEModule
 from skvae._net import VAENet
 from skvae._transformer import VAETransformer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
-    "BernoulliHead",
     "Decoder",
     "Encoder",
-    "GaussianHead",
     "VAEModule",
     "VAENet",
     "VAETransformer",
     "__version__",
+    "likelihoods",
 ]

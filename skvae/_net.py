@@ -1,37 +1,29 @@
-"""skorch side of skvae: the net whose loss is the negative ELBO, and its data feed.
+"""skorch side of skvae: the net that trains a VAEModule, and its data feed.
 
-The estimator (``skvae._transformer``) validates input and owns one ``VAENet``
-as ``net_``; the net never validates. Training uses skorch's own loop, history
-and callbacks; only the data feed is replaced, by an iterator that slices whole
-mini-batches out of one in-memory array (skorch's default ``Dataset`` fetches
-and collates one row at a time, measured at 1.2-1.8x the time per epoch of a
-bare PyTorch loop on this kind of machine; see ``../shared/FINDINGS.md``).
+The only module that knows skorch (with ``_skorch_overrides``). The estimator
+(``skvae._transformer``) validates input, builds a :class:`VAENet` and hands it
+a :class:`TrainingPlan` per run; the net never validates. Training uses
+skorch's own loop, history and callbacks (``PassthroughScoring``,
+``EarlyStopping``, ``ValidSplit``); only the data feed is replaced, by an
+iterator that slices whole mini-batches out of one in-memory array (skorch's
+default ``Dataset`` fetches and collates one row at a time).
 """
 
 import copy
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
+from skorch.dataset import ValidSplit
+from skorch.history import History
+from skorch.utils import noop
 from torch.utils.data import Subset
 
-from skvae._likelihoods import gaussian_kl_per_dim
-
-# Stands for ``module_`` in the pickled state of a VAENet (see __getstate__).
-_SAME_AS_MODULE_ = "<the trained module_>"
-
-
-# Events skorch notifies on every batch.
-BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
-
-
-def _overrides(callback, event):
-    """True if ``callback`` does something on ``event`` (not Callback's no-op)."""
-    return event in vars(callback) or getattr(type(callback), event) is not getattr(
-        Callback, event
-    )
+from skvae._runtime import as_tensor, limited_torch_threads
+from skvae._skorch_overrides import LeanNeuralNet
 
 
 class DivergenceError(ValueError):
@@ -69,7 +61,7 @@ class BatchIterator:
     """Whole mini-batches of a :class:`RowDataset`, or of a ``Subset`` of one.
 
     Yields ``(X_batch, None)``; shuffles with torch's global generator, which
-    the estimator seeds inside ``torch.random.fork_rng``.
+    :meth:`VAENet.run` seeds inside ``torch.random.fork_rng``.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False):
@@ -93,7 +85,39 @@ class BatchIterator:
             yield self.data.rows(index[start : start + self.batch_size]), None
 
 
-class VAENet(NeuralNet):
+@dataclass(frozen=True)
+class TrainingPlan:
+    """The settings of one training run (the estimator's parameters, mapped).
+
+    ``early_stopping``: hold out ``validation_fraction`` of the rows and stop
+    when their ELBO has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, restoring the best weights; otherwise the same rule on the
+    training loss, keeping the last weights.
+    """
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    beta: float = 1.0
+    kl_warmup: int = 0
+    free_bits: float = 0.0
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    verbose: int = 0
+
+
+class TrainingOutcome(NamedTuple):
+    """What a run did: whether the stopping rule fired, how many epochs it
+    finished, and the held-out ELBO of the weights kept (early stopping)."""
+
+    stopped: bool
+    epochs: int
+    best_validation_score: float | None
+
+
+class VAENet(LeanNeuralNet):
     """skorch ``NeuralNet`` whose loss is the beta-weighted negative ELBO.
 
     Loss of a mini-batch (Kingma & Welling 2013, eq. 10; Higgins et al. 2017):
@@ -102,6 +126,8 @@ class VAENet(NeuralNet):
     the rows, and ``beta_t = beta * min(1, epoch / kl_warmup)`` (KL warm-up,
     Sonderby et al. 2016). With ``free_bits > 0`` each latent dimension's
     batch-averaged KL counts as at least ``free_bits`` nats (Kingma et al. 2016).
+    The module computes the terms (:meth:`skvae.VAEModule.forward`); the net
+    weighs them.
 
     Per batch, the history records ``{train,valid}_reconstruction`` (the
     negative log-likelihood), ``{train,valid}_kl`` and ``{train,valid}_elbo``
@@ -123,7 +149,8 @@ class VAENet(NeuralNet):
         Variational Inference with Inverse Autoregressive Flow", its free
         bits); 0 disables it.
     **kwargs
-        Any other ``skorch.NeuralNet`` parameter.
+        Any other ``skorch.NeuralNet`` parameter. Defaults: Adam, no internal
+        validation split, and the whole-batch data feed of this module.
 
     Raises
     ------
@@ -134,27 +161,200 @@ class VAENet(NeuralNet):
     def __init__(
         self, module, criterion=None, *, beta=1.0, kl_warmup=0, free_bits=0.0, **kwargs
     ):
+        kwargs.setdefault("optimizer", torch.optim.Adam)
+        kwargs.setdefault("iterator_train", BatchIterator)
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("iterator_valid", BatchIterator)
+        kwargs.setdefault("dataset", RowDataset)
+        kwargs.setdefault("train_split", None)
         super().__init__(module, criterion, **kwargs)
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
 
     def __getstate__(self):
-        # ``module`` is the VAEModule instance the estimator passed in, which
-        # skorch trains in place as ``module_``. skorch pickles ``module_``
-        # apart so that CUDA tensors are remapped to the CPU on a machine
-        # without a GPU; ``module`` would be pickled again as is, and fail to
-        # load there. Keep one copy: ``module_``.
         state = super().__getstate__()
         state.pop("_inference_copy", None)  # a cache, rebuilt on demand
-        if state.get("module") is self.__dict__.get("module_"):
-            state["module"] = _SAME_AS_MODULE_
         return state
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if isinstance(self.module, str) and self.module == _SAME_AS_MODULE_:
-            self.module = self.module_
+    def initialize_criterion(self):
+        """No criterion module: the loss is :meth:`get_loss`."""
+        self.criterion_ = None
+        return self
+
+    # ---------------------------------------------------------------- loss
+
+    def kl_weight(self):
+        """beta, ramped linearly from 0 over the first ``kl_warmup`` epochs."""
+        if not self.kl_warmup:
+            return self.beta
+        epoch = len(self.history) if self.history is not None else self.kl_warmup
+        return self.beta * min(1.0, epoch / self.kl_warmup)
+
+    def get_loss(self, y_pred, y_true=None, X=None, training=False):
+        """The beta-weighted negative ELBO of a batch, from the module's terms."""
+        reconstruction = -y_pred.log_px.mean()
+        kl_per_dim = y_pred.kl_per_dim.mean(dim=0)
+        kl = kl_per_dim.sum()
+        if self.free_bits:
+            kl_objective = kl_per_dim.clamp(min=self.free_bits).sum()
+        else:
+            kl_objective = kl
+        loss = reconstruction + self.kl_weight() * kl_objective
+        recon_value, kl_value, loss_value = torch.stack(
+            [reconstruction, kl, loss]
+        ).tolist()
+        if not np.isfinite(loss_value):
+            raise DivergenceError(
+                f"the loss became {loss_value} in epoch {len(self.history)}"
+            )
+        prefix = "train" if training else "valid"
+        self.history.record_batch(f"{prefix}_reconstruction", recon_value)
+        self.history.record_batch(f"{prefix}_kl", kl_value)
+        self.history.record_batch(f"{prefix}_elbo", -(recon_value + kl_value))
+        return loss
+
+    # ------------------------------------------------------------ training
+
+    def run(self, X, plan, *, seed):
+        """Train for up to ``plan.epochs`` epochs on X, from the current weights.
+
+        A fresh net is initialized first; a trained one continues, with
+        Adam's state, the history and the epoch count of the KL warm-up. On
+        any error (also Ctrl-C outside skorch's loop) the weights, Adam's
+        state and the history are put back as they were; Ctrl-C inside the
+        loop ends training with the epochs finished (skorch's behaviour).
+
+        Parameters
+        ----------
+        X : ndarray or CSR matrix of shape (n_samples, n_features)
+            Training rows (cast to float32; sparse rows densified per batch).
+        plan : TrainingPlan
+        seed : int
+            Seeds torch's generator for the run: shuffling, the
+            reparameterization noise and the validation split.
+
+        Returns
+        -------
+        TrainingOutcome
+        """
+        rollback = self._snapshot() if self.initialized_ else None
+        epochs_before = len(self.history) if self.initialized_ else 0
+        stopper = self._configure(plan, seed)
+        data = X.astype(np.float32) if sp.issparse(X) else as_tensor(X, np.float32)
+        devices = [torch.device(self.device)] if "cuda" in str(self.device) else []
+        try:
+            with limited_torch_threads(), torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                if self.initialized_:
+                    self.initialize_callbacks()
+                else:
+                    self.initialize()
+                self.partial_fit(RowDataset(data, device=self.device))
+        except BaseException:
+            if rollback is not None:
+                self._restore(rollback)
+            raise
+        self._drop_unfinished_epoch()
+        return TrainingOutcome(
+            stopped=stopper.misses_ >= stopper.patience,
+            epochs=len(self.history) - epochs_before,
+            best_validation_score=self._best_validation_score(plan),
+        )
+
+    def _configure(self, plan, seed):
+        """Set the run's parameters and callbacks; return the stopping rule."""
+        early = plan.early_stopping
+        self.set_params(
+            lr=plan.learning_rate,
+            batch_size=plan.batch_size,
+            max_epochs=plan.epochs,
+            beta=plan.beta,
+            kl_warmup=plan.kl_warmup,
+            free_bits=plan.free_bits,
+            verbose=int(plan.verbose >= 2),
+        )
+        self.train_split = (
+            ValidSplit(plan.validation_fraction, random_state=seed) if early else None
+        )
+        stopper = WarmupEarlyStopping(
+            monitor="valid_elbo" if early else "train_loss",
+            lower_is_better=not early,
+            patience=plan.n_iter_no_change,
+            threshold=plan.tol,
+            threshold_mode="abs",
+            load_best=early,
+            sink=noop,
+        )
+        names = ["reconstruction", "kl", "elbo"]
+        callbacks = [
+            (f"train_{n}", PassthroughScoring(name=f"train_{n}", on_train=True))
+            for n in names
+        ]
+        if early:
+            callbacks += [
+                (f"valid_{n}", PassthroughScoring(name=f"valid_{n}")) for n in names
+            ]
+        callbacks.append(("stop", stopper))
+        if plan.verbose == 1:
+            callbacks.append(("progress", EpochProgressBar(total=plan.epochs)))
+        self.callbacks = callbacks
+        return stopper
+
+    def _snapshot(self):
+        return (
+            copy.deepcopy(self.module_.state_dict()),
+            copy.deepcopy(self.optimizer_.state_dict()),
+            len(self.history),
+        )
+
+    def _restore(self, snapshot):
+        module_state, optimizer_state, n_epochs = snapshot
+        self.module_.load_state_dict(module_state)
+        self.optimizer_.load_state_dict(optimizer_state)
+        del self.history[n_epochs:]
+
+    def _drop_unfinished_epoch(self):
+        """Forget an epoch cut short by Ctrl-C, and early stopping's weight copy."""
+        history = self.history
+        if len(history) and "train_loss" not in history[-1]:
+            # skorch stops on KeyboardInterrupt and keeps the weights: count
+            # and record only the epochs that finished.
+            history.pop()
+        for _, callback in self.callbacks_:
+            # skorch's EarlyStopping keeps its copy of the best weights after
+            # restoring them: twice the model's memory in every pickle, and
+            # device tensors that skorch's CUDA-to-CPU remapping does not see.
+            if getattr(callback, "best_model_weights_", None) is not None:
+                callback.best_model_weights_ = None
+
+    def _best_validation_score(self, plan):
+        """Held-out ELBO of the weights early stopping restored, else None."""
+        if not plan.early_stopping:
+            return None
+        best_epoch = dict(self.callbacks_)["stop"].best_epoch_
+        if best_epoch:
+            return self.history[best_epoch - 1, "valid_elbo"]
+        return self.history[-1, "valid_elbo"]  # all in warm-up: nothing restored
+
+    # ------------------------------------------------------------- history
+
+    def epoch_values(self, key):
+        """The per-epoch values of ``key`` in the history, as a list."""
+        return list(self.history[:, key])
+
+    def load_history(self, rows):
+        """Replace the history by per-epoch ``rows`` (dicts), with no batches."""
+        self.history_ = History([{**row, "batches": []} for row in rows])
+
+    def history_rows(self):
+        """The per-epoch history as plain dicts, without the per-batch records."""
+        return [
+            {k: _plain(v) for k, v in row.items() if k != "batches"}
+            for row in self.history
+        ]
+
+    # ----------------------------------------------------------- inference
 
     def module_for_inference(self, dtype):
         """``module_`` in eval mode, or a copy of it cast to ``dtype``.
@@ -185,91 +385,6 @@ class VAENet(NeuralNet):
             cached = (key, copy.deepcopy(module).to(dtype).eval())
             self._inference_copy = cached
         return cached[1]
-
-    def initialize_criterion(self):
-        """No criterion module: the loss is :meth:`get_loss`."""
-        self.criterion_ = None
-        return self
-
-    # Three trims of skorch's per-batch and per-epoch bookkeeping, which cost
-    # 5-10 % of an epoch of the default networks on CPU (benchmarks/RESULTS.md).
-    # None changes what is trained, recorded or called back.
-
-    def get_default_callbacks(self):
-        """skorch's defaults, without ``print_log`` unless ``verbose``.
-
-        ``PrintLog`` formats a table every epoch even when it prints nothing.
-        """
-        callbacks = super().get_default_callbacks()
-        if not self.verbose:
-            callbacks = [(n, cb) for n, cb in callbacks if n != "print_log"]
-        return callbacks
-
-    def _set_training(self, training=True):
-        """Set train or eval mode, skipping the walk when nothing would change.
-
-        skorch calls this before every batch; ``Module.train`` sets the flag on
-        every submodule through ``Module.__setattr__``. The mode is only ever
-        set on the whole module (by skorch, or ``eval()`` before inference), so
-        its top-level flag tells the mode of all of it.
-        """
-        module = self.module_
-        if isinstance(module, torch.nn.Module) and module.training == training:
-            return
-        super()._set_training(training)
-
-    def initialize_callbacks(self):
-        """skorch's, then note which callbacks act on the per-batch events."""
-        super().initialize_callbacks()
-        self.batch_listeners_ = {
-            event: [cb for _, cb in self.callbacks_ if _overrides(cb, event)]
-            for event in BATCH_EVENTS
-        }
-        return self
-
-    def notify(self, method_name, **cb_kwargs):
-        """skorch's ``notify``; per-batch events skip callbacks that ignore them.
-
-        A callback that does not override ``on_batch_begin``, ``on_batch_end``
-        or ``on_grad_computed`` has the base class's no-op there, so not
-        calling it changes nothing.
-        """
-        if method_name not in BATCH_EVENTS:
-            return super().notify(method_name, **cb_kwargs)
-        getattr(self, method_name)(self, **cb_kwargs)
-        for cb in self.batch_listeners_[method_name]:
-            getattr(cb, method_name)(self, **cb_kwargs)
-
-    def kl_weight(self):
-        """beta, ramped linearly from 0 over the first ``kl_warmup`` epochs."""
-        if not self.kl_warmup:
-            return self.beta
-        epoch = len(self.history) if self.history is not None else self.kl_warmup
-        return self.beta * min(1.0, epoch / self.kl_warmup)
-
-    def get_loss(self, y_pred, y_true=None, X=None, training=False):
-        decoder_out, z_loc, z_logvar = y_pred
-        x = X.to(decoder_out.device)
-        reconstruction = -self.module_.likelihood.log_prob(x, decoder_out).mean()
-        kl_per_dim = gaussian_kl_per_dim(z_loc, z_logvar).mean(dim=0)
-        kl = kl_per_dim.sum()
-        if self.free_bits:
-            kl_objective = kl_per_dim.clamp(min=self.free_bits).sum()
-        else:
-            kl_objective = kl
-        loss = reconstruction + self.kl_weight() * kl_objective
-        recon_value, kl_value, loss_value = torch.stack(
-            [reconstruction, kl, loss]
-        ).tolist()
-        if not np.isfinite(loss_value):
-            raise DivergenceError(
-                f"the loss became {loss_value} in epoch {len(self.history)}"
-            )
-        prefix = "train" if training else "valid"
-        self.history.record_batch(f"{prefix}_reconstruction", recon_value)
-        self.history.record_batch(f"{prefix}_kl", kl_value)
-        self.history.record_batch(f"{prefix}_elbo", -(recon_value + kl_value))
-        return loss
 
 
 class WarmupEarlyStopping(EarlyStopping):
@@ -319,3 +434,14 @@ class EpochProgressBar(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
+
+
+def _plain(value):
+    """A history value as plain Python (numpy scalars to int or float)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -1,63 +1,38 @@
-"""VAETransformer: the Variational Autoencoder as a scikit-learn transformer."""
+"""VAETransformer: the Variational Autoencoder as a scikit-learn transformer.
 
-import copy
-import inspect
-import warnings
+The sklearn face only: parameters, input validation, numpy in and out. Below
+it: the network factory (``_factory``), the training net
+(``_net``), the torch model that computes the ELBO (``_modules``) and the
+likelihoods (``skvae.likelihoods``); persistence in ``_persistence``.
+"""
+
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from scipy.special import logit
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array
-from sklearn.utils.sparsefuncs import mean_variance_axis
-from skorch.callbacks import PassthroughScoring
-from skorch.dataset import ValidSplit
-from skorch.history import History
-from skorch.utils import noop
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from skvae._likelihoods import BernoulliHead, GaussianHead, gaussian_kl
-from skvae._modules import ACTIVATIONS, Decoder, Encoder, VAEModule
-from skvae._net import (
-    BatchIterator,
-    DivergenceError,
-    EpochProgressBar,
-    RowDataset,
-    VAENet,
-    WarmupEarlyStopping,
+from skvae._base import N_ELBO_SAMPLES, BaseVAE
+from skvae._modules import ACTIVATIONS
+from skvae._persistence import WeightsFileMixin
+from skvae._runtime import (
+    module_dtype,
 )
 from skvae._validation import (
-    FLOAT_DTYPES,
-    SPARSE_FORMATS,
     Interval,
     StrOptions,
     _fit_context,
-    as_tensor,
     check_is_fitted,
+    check_positive_int,
     check_random_state,
-    check_unit_interval,
-    clip_unit_interval,
     draw_seed,
-    limited_torch_threads,
-    resolve_device,
-    validate_data,
 )
-
-# Number of eps vectors, drawn once at fit, shared by every row of score_samples.
-N_ELBO_SAMPLES = 16
-# Upper bound on the elements of one inference batch (rows x samples x features).
-INFERENCE_BATCH_ELEMENTS = 2**20
-# Tag of the files written by VAETransformer.save_weights.
-WEIGHTS_FORMAT = "skvae.weights/1"
+from skvae.likelihoods import LIKELIHOODS, Likelihood
 
 
-class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class VAETransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, WeightsFileMixin, BaseVAE
+):
     """Variational Autoencoder (Kingma & Welling 2013) as a transformer.
 
     A nonlinear, generative counterpart of :class:`~sklearn.decomposition.PCA`
@@ -75,8 +50,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     Training maximizes the ELBO by minibatch gradient ascent (Adam) on phi and
     theta together, with the reparameterized sample
-    ``z = mu + sigma * eps, eps ~ N(0, I)``, through a skorch ``NeuralNet``
-    stored as ``net_``.
+    ``z = mu + sigma * eps, eps ~ N(0, I)``, by the training net
+    :class:`~skvae.VAENet` stored as ``net_``.
 
     Parameters
     ----------
@@ -89,26 +64,26 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         disentangled codes; ``beta < 1`` favours reconstructions. Scores are
         always the plain ELBO (beta = 1), so models of any beta compare.
 
-    likelihood : {'gaussian', 'bernoulli'}, default='gaussian'
-        Observation model p(x|z). ``'gaussian'`` (AEVB appendix C.2): the
-        decoder gives the mean, and each feature has one learned variance
-        (as ``FactorAnalysis.noise_variance_``), started at its training
-        variance and bounded below by 1e-3 times it, so the likelihood stays
-        bounded (constant features count as having 1e-3 times the mean
-        variance). ``'bernoulli'`` (appendix C.1): the
-        decoder gives logits; X must lie in [0, 1].
+    likelihood : {'gaussian', 'bernoulli'} or Likelihood instance, \
+            default='gaussian'
+        Observation model p(x|z) (see :mod:`skvae.likelihoods`).
+        ``'gaussian'`` (AEVB appendix C.2): the decoder gives the mean, and
+        each feature has one learned variance (as
+        ``FactorAnalysis.noise_variance_``), started at its training variance
+        and bounded below by 1e-3 times it, so the likelihood stays bounded
+        (constant features count as having 1e-3 times the mean variance).
+        ``'bernoulli'`` (appendix C.1): the decoder gives logits; X must lie
+        in [0, 1]. An instance of a :class:`~skvae.likelihoods.Likelihood`
+        subclass (your own, e.g.) is copied, never modified.
 
     hidden_layer_sizes : array-like of int, default=(256, 256)
-        Widths of the encoder's hidden layers; the decoder mirrors them. The
-        default is the network FINDINGS measured best on digits (no gain from
-        (128, 128) or tanh).
+        Widths of the encoder's hidden layers; the decoder mirrors them.
 
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Hidden-layer activation, as in :class:`~sklearn.neural_network.MLPRegressor`.
 
     max_iter : int, default=200
-        Maximum number of epochs (passes over the training data). On digits
-        the held-out ELBO peaks at about 150-250 epochs.
+        Maximum number of epochs (passes over the training data).
 
     batch_size : int, default=128
         Rows per minibatch (fewer if the data has fewer rows).
@@ -122,9 +97,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         the best weights. Without it, training stops when the training loss
         has not improved by ``tol`` for ``n_iter_no_change`` epochs. Off by
         default, as in MLPRegressor (it needs enough rows to hold some out),
-        but recommended on real data: on digits it reached a held-out ELBO
-        as good or better (+3.4 nats at 2 latents, within 1.4 nats at 10 and
-        20) in 100-190 epochs instead of 200 (``benchmarks/RESULTS.md``).
+        but recommended on real data (README and ``benchmarks/RESULTS.md``
+        compare the two).
 
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
@@ -165,7 +139,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     decoder : torch.nn.Module instance or class, default=None
         A custom decoder network: z of shape (batch, n_components) to the
-        likelihood's location parameter of shape (batch, n_features), the mean
+        likelihood's parameters of shape (batch, n_features), the mean
         (Gaussian) or the logits (Bernoulli), in data units. Copied or built
         like ``encoder`` (``n_components`` and ``n_features`` passed when its
         signature takes them).
@@ -182,7 +156,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     verbose : int, default=0
         0: silent. 1: a progress bar over epochs (tqdm) with the loss, the
-        reconstruction term and the KL. 2: skorch's table of every epoch.
+        reconstruction term and the KL. 2: a table of every epoch.
 
     device : str, default='cpu'
         Torch device for training and inference: ``'cpu'``, ``'cuda'``,
@@ -192,7 +166,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     Attributes
     ----------
     net_ : skvae.VAENet
-        The fitted skorch net. ``net_.module_`` is the torch
+        The fitted training net. ``net_.module_`` is the torch
         :class:`~skvae.VAEModule`; ``net_.history`` holds per-epoch
         ``train_loss``, ``train_reconstruction``, ``train_kl`` and
         ``train_elbo`` (nats per sample), and their ``valid_`` counterparts
@@ -271,7 +245,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "likelihood": [StrOptions(set(LIKELIHOODS)), Likelihood],
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
@@ -356,7 +330,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, float32 or float64 (other numbers are converted to
             float64). Sparse matrices are densified one minibatch at a time.
-            With ``likelihood='bernoulli'``, values must lie in [0, 1].
+            The values must lie in the likelihood's support ([0, 1] for
+            ``likelihood='bernoulli'``).
 
         y : None
             Ignored.
@@ -369,9 +344,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Raises
         ------
         ValueError
-            If X holds NaN or inf, has no rows or features, is outside [0, 1]
-            for the Bernoulli likelihood, if a custom network's outputs have
-            the wrong shape, or if training diverges (the loss becomes
+            If X holds NaN or inf, has no rows or features, has values outside
+            the likelihood's support, if a custom network's outputs have the
+            wrong shape, or if training diverges (the loss becomes
             non-finite). A previous fit is then left as it was.
 
         Warns
@@ -416,261 +391,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         fresh = not hasattr(self, "net_")
         return self._fit(X, epochs=1, fresh=fresh, method="partial_fit")
 
-    def _fit(self, X, *, epochs, fresh, method):
-        """Validate, build or reuse the net, train; on any error, undo everything."""
-        before = dict(vars(self))
-        if "_rng" in before:
-            before["_rng"] = copy.deepcopy(self._rng)
-        snapshot = None
-        epochs_before = len(self.net_.history) if not fresh else 0
-        try:
-            X = self._validate_input(X, reset=fresh)
-            if self.likelihood == "bernoulli":
-                check_unit_interval(X, method=method)
-            if fresh:
-                self._rng = check_random_state(draw_seed(self.random_state))
-                self._elbo_eps = self._rng.standard_normal(
-                    (N_ELBO_SAMPLES, self.n_components)
-                )
-                net = self._build_net(X, seed=self._rng.randint(2**31 - 1))
-            else:
-                self._check_architecture_unchanged(method)
-                net = self.net_
-                snapshot = (
-                    copy.deepcopy(net.module_.state_dict()),
-                    copy.deepcopy(net.optimizer_.state_dict()),
-                    len(net.history),
-                )
-            stopped = self._train(net, X, epochs, method == "fit")
-        except BaseException as exc:  # Ctrl-C outside skorch's loop too
-            if snapshot is not None:
-                net.module_.load_state_dict(snapshot[0])
-                net.optimizer_.load_state_dict(snapshot[1])
-                del net.history[snapshot[2] :]
-            vars(self).clear()
-            vars(self).update(before)
-            if isinstance(exc, DivergenceError):
-                raise ValueError(
-                    f"Training diverged: {exc}. Try a smaller learning_rate (now "
-                    f"{self.learning_rate}), standardizing X (e.g. StandardScaler), "
-                    "or a larger batch_size."
-                ) from None
-            raise
-        self.net_ = net
-        self._n_features_out = self.n_components
-        for _, callback in net.callbacks_:
-            # skorch's EarlyStopping keeps its copy of the best weights after
-            # restoring them: twice the model's memory in every pickle, and
-            # device tensors that skorch's CUDA-to-CPU remapping does not see.
-            if getattr(callback, "best_model_weights_", None) is not None:
-                callback.best_model_weights_ = None
-        history = net.history
-        if len(history) and "train_loss" not in history[-1]:
-            # An epoch cut short by KeyboardInterrupt (skorch stops and keeps
-            # the weights): count and record only the epochs that finished.
-            history.pop()
-        self.n_iter_ = len(history)
-        self.loss_curve_ = list(history[:, "train_loss"])
-        if self.early_stopping and method == "fit":
-            self.validation_scores_ = list(history[:, "valid_elbo"])
-            # The score of the weights early stopping restored (warm-up excluded).
-            best_epoch = dict(net.callbacks_)["stop"].best_epoch_
-            self.best_validation_score_ = (
-                history[best_epoch - 1, "valid_elbo"]
-                if best_epoch
-                else self.validation_scores_[-1]  # all in warm-up: nothing restored
-            )
-        elif fresh:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        if method == "fit" and not stopped and len(history) - epochs_before >= epochs:
-            warnings.warn(
-                f"VAETransformer trained max_iter={self.max_iter} epochs and the "
-                f"{'held-out ELBO' if self.early_stopping else 'training loss'} "
-                f"was still improving by more than tol={self.tol}. Increase "
-                "max_iter"
-                f"{'' if self.early_stopping else ', or set early_stopping=True'}.",
-                ConvergenceWarning,
-            )
-        return self
-
-    def _architecture(self):
-        """The parameters that fix the networks' shapes."""
-        return {
-            "n_components": self.n_components,
-            "likelihood": self.likelihood,
-            "hidden_layer_sizes": self._hidden_layer_sizes(),
-            "activation": self.activation,
-        }
-
-    def _hidden_layer_sizes(self):
-        """``hidden_layer_sizes`` as a tuple of ints (an int is one layer), as MLP."""
-        sizes = np.atleast_1d(self.hidden_layer_sizes)
-        if sizes.ndim != 1 or not all(isinstance(h, Integral) and h > 0 for h in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a positive int or a sequence of "
-                f"positive ints, got {self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(h) for h in sizes)
-
-    def _check_architecture_unchanged(self, method):
-        """ValueError if set_params changed the networks' shape since building."""
-        changed = [
-            f"{name} from {before!r} to {now!r}"
-            for (name, before), now in zip(
-                self._built_architecture.items(), self._architecture().values()
-            )
-            if before != now
-        ]
-        if changed:
-            how = (
-                "partial_fit" if method == "partial_fit" else "fit with warm_start=True"
-            )
-            raise ValueError(
-                f"{how} continues training the fitted networks, but "
-                f"{', '.join(changed)} since they were built. Fit anew (warm_start="
-                "False) to change the architecture."
-            )
-
-    def _validate_input(self, X, *, reset):
-        X = validate_data(
-            self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
-        )
-        return X.tocsr() if sp.issparse(X) else X
-
-    def _build_net(self, X, seed):
-        n_features = X.shape[1]
-        if sp.issparse(X):
-            x_mean, x_var = mean_variance_axis(X, axis=0)
-        else:
-            x_mean = X.mean(axis=0, dtype=np.float64)
-            x_var = X.var(axis=0, dtype=np.float64)
-        # Constant or near-constant features get a scale of sqrt(1e-3) times the
-        # typical one, so standardization never divides by ~0 and a Gaussian
-        # decoder's variance starts small there (its floor is 1e-3 below that).
-        typical = x_var.mean() if x_var.mean() > 0 else 1.0
-        x_scale = np.sqrt(np.maximum(x_var, 1e-3 * typical))
-        sizes = {"n_features": n_features, "n_components": self.n_components}
-        hidden = self._hidden_layer_sizes()
-        if self.likelihood == "gaussian":
-            likelihood = GaussianHead(init_variance=x_scale**2)
-            out_loc, out_scale = x_mean, x_scale
-        else:
-            likelihood = BernoulliHead()
-            out_loc, out_scale = logit(np.clip(x_mean, 1e-4, 1 - 1e-4)), None
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            encoder = _make_network(
-                self.encoder,
-                self.encoder_kwargs,
-                sizes,
-                "encoder",
-                lambda: Encoder(
-                    n_features,
-                    self.n_components,
-                    hidden,
-                    self.activation,
-                    x_loc=x_mean,
-                    x_scale=x_scale,
-                ),
-            )
-            decoder = _make_network(
-                self.decoder,
-                self.decoder_kwargs,
-                sizes,
-                "decoder",
-                lambda: Decoder(
-                    self.n_components,
-                    n_features,
-                    hidden[::-1],
-                    self.activation,
-                    out_loc=out_loc,
-                    out_scale=out_scale,
-                ),
-            )
-            _check_network_shapes(encoder, decoder, X[:2], sizes)
-        self._built_architecture = self._architecture()
-        return VAENet(
-            VAEModule(encoder, decoder, likelihood),
-            beta=self.beta,
-            kl_warmup=self.kl_warmup,
-            free_bits=self.free_bits,
-            optimizer=torch.optim.Adam,
-            lr=self.learning_rate,
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_valid=BatchIterator,
-            dataset=RowDataset,
-            train_split=None,
-            verbose=int(self.verbose >= 2),
-            device=resolve_device(self.device),
-        )
-
-    def _train(self, net, X, epochs, is_fit):
-        """Run skorch's loop for ``epochs``; True if the stopping rule fired."""
-        seed = self._rng.randint(2**31 - 1)
-        early = self.early_stopping and is_fit
-        net.train_split = (
-            ValidSplit(self.validation_fraction, random_state=seed) if early else None
-        )
-        stopper = WarmupEarlyStopping(
-            monitor="valid_elbo" if early else "train_loss",
-            lower_is_better=not early,
-            patience=self.n_iter_no_change,
-            threshold=self.tol,
-            threshold_mode="abs",
-            load_best=early,
-            sink=noop,
-        )
-        names = ["reconstruction", "kl", "elbo"]
-        callbacks = [
-            (f"train_{n}", PassthroughScoring(name=f"train_{n}", on_train=True))
-            for n in names
-        ]
-        if early:
-            callbacks += [
-                (f"valid_{n}", PassthroughScoring(name=f"valid_{n}")) for n in names
-            ]
-        callbacks.append(("stop", stopper))
-        if self.verbose == 1:
-            callbacks.append(("progress", EpochProgressBar(total=epochs)))
-        net.callbacks = callbacks
-        self._sync_net(net)
-        if sp.issparse(X):
-            data = X.astype(np.float32)
-        else:
-            data = as_tensor(X, np.float32)
-        devices = [torch.device(net.device)] if "cuda" in str(net.device) else []
-        with limited_torch_threads(), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            if net.initialized_:
-                net.initialize_callbacks()
-            else:
-                net.initialize()
-            net.partial_fit(RowDataset(data, device=net.device), epochs=epochs)
-        return stopper.misses_ >= stopper.patience
-
-    def _sync_net(self, net):
-        """Pass the training hyperparameters to a net built by an earlier fit.
-
-        A warm-started ``fit`` or a ``partial_fit`` honours ``set_params`` made
-        since (e.g. a larger ``beta`` or a smaller ``learning_rate``), as
-        MLPRegressor does; Adam's moment estimates are kept.
-        """
-        net.beta, net.kl_warmup, net.free_bits = (
-            self.beta,
-            self.kl_warmup,
-            self.free_bits,
-        )
-        net.batch_size, net.max_epochs = self.batch_size, self.max_iter
-        net.verbose = int(self.verbose >= 2)
-        net.lr = self.learning_rate
-        if net.initialized_:
-            for group in net.optimizer_.param_groups:
-                group["lr"] = self.learning_rate
-
     # ------------------------------------------------------------ inference
 
     def transform(self, X):
@@ -682,8 +402,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to encode. Any real values are accepted, also for the
-            Bernoulli likelihood.
+            Data to encode. Any real values are accepted, whatever the
+            likelihood.
 
         Returns
         -------
@@ -758,10 +478,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             If ``n_samples`` is not a positive integer.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
+        check_positive_int(n_samples, "n_samples")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.n_components))
         if not decoder_noise:
@@ -788,8 +505,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score. For the Bernoulli likelihood, values outside [0, 1]
-            are clipped into it, with a warning.
+            Data to score. Values outside an interval support (e.g. [0, 1]
+            for the Bernoulli likelihood) are clipped into it, with a warning.
 
         Returns
         -------
@@ -799,8 +516,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Warns
         -----
         UserWarning
-            For the Bernoulli likelihood, when values of X outside [0, 1] were
-            clipped into it.
+            When values of X outside the likelihood's support were clipped.
 
         Raises
         ------
@@ -809,19 +525,51 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ValueError
             If X holds NaN or inf or has the wrong number of features.
         """
+        log_px, kl = self.elbo_terms(X)
+        return log_px - kl
+
+    def elbo_terms(self, X):
+        """The ELBO's two terms for each row: reconstruction and KL, in nats.
+
+        ``score_samples(X) == log_px - kl``, with (AEVB eq. 10, appendix B)::
+
+            log_px = E_q[log p_theta(x | z)]    (Monte Carlo, as score_samples)
+            kl = KL(q_phi(z | x) || p(z))       (closed form)
+
+        Their means over rows are the "distortion" (negated) and the "rate"
+        of a rate/distortion view of beta (A. Alemi et al., "Fixing a Broken
+        ELBO", ICML 2018).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score, as in :meth:`score_samples`.
+
+        Returns
+        -------
+        log_px : ndarray of shape (n_samples,)
+            Expected log-likelihood of each row under its posterior, nats.
+        kl : ndarray of shape (n_samples,)
+            KL divergence of each row's posterior from the prior, nats (>= 0).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            As :meth:`score_samples`.
+        """
         check_is_fitted(self)
         X = self._validate_scored(X)
         module = self._inference_module(X.dtype)
         eps = torch.as_tensor(
-            self._elbo_eps, dtype=module_dtype(module), device=self.net_.device
+            self._elbo_eps[:, None, :],
+            dtype=module_dtype(module),
+            device=self.net_.device,
         )
-
-        def elbo(x):
-            z_loc, z_logvar = module.encode(x)
-            log_px = _log_px(module, x, z_loc, z_logvar, eps)
-            return log_px.mean(dim=0) - gaussian_kl(z_loc, z_logvar)
-
-        return self._map_rows(X, elbo, N_ELBO_SAMPLES * self.n_features_in_)
+        return self._map_rows(
+            X, lambda x: module.elbo(x, eps), N_ELBO_SAMPLES * self.n_features_in_
+        )
 
     def score(self, X, y=None):
         """Mean ELBO of the rows of X, in nats per sample (higher is better).
@@ -854,14 +602,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         K = 1 is a one-sample ELBO estimate (with a sampled, not closed-form,
         KL, so it differs from :meth:`score_samples`); the estimate is a lower
-        bound in expectation that tightens as K grows. It is the number to compare with
-        :meth:`sklearn.decomposition.FactorAnalysis.score_samples` or published
-        log-likelihoods. The K noise vectors are shared by all rows.
+        bound in expectation that tightens as K grows. It is the number to
+        compare with :meth:`sklearn.decomposition.FactorAnalysis.score_samples`
+        or published log-likelihoods. The K noise vectors are shared by all rows.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score (Bernoulli: clipped into [0, 1], with a warning).
+            Data to score (clipped into an interval support, with a warning).
 
         n_importance_samples : int, default=100
             K. Cost grows linearly with it.
@@ -881,363 +629,21 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             :meth:`score_samples`.
         """
         check_is_fitted(self)
-        if not isinstance(n_importance_samples, Integral) or n_importance_samples < 1:
-            raise ValueError(
-                "n_importance_samples must be a positive integer, got "
-                f"{n_importance_samples!r}."
-            )
+        check_positive_int(n_importance_samples, "n_importance_samples")
         X = self._validate_scored(X)
         module = self._inference_module(X.dtype)
-        eps_all = torch.as_tensor(
-            check_random_state(random_state).standard_normal(
-                (n_importance_samples, self.n_components)
-            ),
-            dtype=module_dtype(module),
-            device=self.net_.device,
+        eps = check_random_state(random_state).standard_normal(
+            (n_importance_samples, 1, self.n_components)
         )
-        chunk = N_ELBO_SAMPLES
-
-        def log_likelihood(x):
-            z_loc, z_logvar = module.encode(x)
-            log_w = []
-            for start in range(0, n_importance_samples, chunk):
-                eps = eps_all[start : start + chunk]
-                log_px = _log_px(module, x, z_loc, z_logvar, eps)
-                # log p(z) - log q(z|x), with z = z_loc + sigma * eps
-                log_pz_over_qz = 0.5 * (
-                    eps.pow(2)[:, None, :]
-                    - (z_loc + torch.exp(0.5 * z_logvar) * eps[:, None, :]).pow(2)
-                    + z_logvar
-                ).sum(dim=-1)
-                log_w.append(log_px + log_pz_over_qz)
-            log_w = torch.cat(log_w)
-            return torch.logsumexp(log_w, dim=0) - np.log(n_importance_samples)
-
-        return self._map_rows(X, log_likelihood, chunk * self.n_features_in_)
-
-    # ---------------------------------------------------------- persistence
-
-    def save_weights(self, path):
-        """Save the fitted model as tensors and plain values: no pickled code.
-
-        The file holds the constructor parameters, the fitted attributes and
-        the network's ``state_dict`` (on the CPU), written with
-        :func:`torch.save`. :meth:`load_weights` reads it back with
-        ``torch.load(weights_only=True)``, which refuses anything but tensors
-        and plain containers, so a file from an untrusted source cannot run
-        code (a pickle, and so ``joblib.load``, can). Custom ``encoder`` or
-        ``decoder`` networks are code: they are not saved, and must be passed
-        again to :meth:`load_weights`. Adam's moment estimates and skorch's
-        per-batch history are not saved either: a warm start after loading starts a
-        fresh optimizer.
-
-        Parameters
-        ----------
-        path : str or path-like or file-like
-            Where to write; the usual suffix is ``.pt``.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            Before :meth:`fit`.
-        """
-        check_is_fitted(self)
-        params = self.get_params(deep=False)
-        custom = [name for name in ("encoder", "decoder") if params[name] is not None]
-        for name in custom:
-            params[name] = params[f"{name}_kwargs"] = None
-        params["hidden_layer_sizes"] = list(self._hidden_layer_sizes())
-        if not isinstance(params["random_state"], (Integral, type(None))):
-            params["random_state"] = None  # a RandomState instance is not data
-        names = getattr(self, "feature_names_in_", None)
-        _, keys, pos, has_gauss, cached = self._rng.get_state()
-        state = {
-            "format": WEIGHTS_FORMAT,
-            "params": params,
-            "custom_networks": custom,
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": None if names is None else [str(n) for n in names],
-            "n_iter": int(self.n_iter_),
-            "history": [
-                {k: _plain(v) for k, v in row.items() if k != "batches"}
-                for row in self.net_.history
-            ],
-            "loss_curve": [float(v) for v in self.loss_curve_],
-            "validation_scores": (
-                None
-                if self.validation_scores_ is None
-                else [float(v) for v in self.validation_scores_]
-            ),
-            "best_validation_score": (
-                None
-                if self.best_validation_score_ is None
-                else float(self.best_validation_score_)
-            ),
-            "elbo_eps": torch.as_tensor(self._elbo_eps),
-            "rng_state": [
-                torch.as_tensor(keys.astype(np.int64)),
-                int(pos),
-                int(has_gauss),
-                float(cached),
-            ],
-            "module_state": {
-                k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()
-            },
-        }
-        torch.save(state, path)
-
-    @classmethod
-    def load_weights(cls, path, **params):
-        """Rebuild a fitted VAETransformer from :meth:`save_weights`' file.
-
-        Reads with ``torch.load(weights_only=True)`` onto the CPU: only
-        tensors and plain values are accepted, no code runs. The result gives
-        the same ``transform``, ``score_samples`` and ``sample`` as the saved
-        model.
-
-        Parameters
-        ----------
-        path : str or path-like or file-like
-            A file written by :meth:`save_weights`.
-
-        **params : dict
-            Constructor parameters that replace the saved ones: the
-            ``encoder`` and ``decoder`` (and their ``_kwargs``) of a model
-            fitted with custom networks, which must be given again, or
-            ``device``. A model saved with ``device='cuda'`` loads with
-            ``device='cpu'`` where torch sees no GPU, with a warning.
-
-        Returns
-        -------
-        vae : VAETransformer
-            The fitted estimator.
-
-        Raises
-        ------
-        ValueError
-            If the file is not a skvae weights file, or a custom network the
-            model was fitted with is not given again.
-        """
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or state.get("format") != WEIGHTS_FORMAT:
-            raise ValueError(
-                f"{path!r} is not a file written by VAETransformer.save_weights "
-                f"(expected format {WEIGHTS_FORMAT!r})."
-            )
-        missing = [n for n in state["custom_networks"] if params.get(n) is None]
-        if missing:
-            raise ValueError(
-                f"This model was fitted with a custom {' and '.join(missing)}, "
-                "which save_weights does not store (it is code): pass the same "
-                f"network again, e.g. load_weights(path, {missing[0]}=...)."
-            )
-        saved = dict(state["params"])
-        saved["hidden_layer_sizes"] = tuple(saved["hidden_layer_sizes"])
-        if (
-            "device" not in params
-            and "cuda" in str(saved["device"])
-            and (not torch.cuda.is_available())
-        ):
-            warnings.warn(
-                f"The model was saved with device={saved['device']!r}, but torch "
-                "sees no CUDA GPU here: loading it with device='cpu'.",
-                UserWarning,
-            )
-            saved["device"] = "cpu"
-        vae = cls(**{**saved, **params})
-        vae._validate_params()
-        n_features = state["n_features_in"]
-        # The networks' shapes; their data statistics are buffers, overwritten below.
-        net = vae._build_net(np.zeros((2, n_features), dtype=np.float32), seed=0)
-        net.initialize()
-        net.module_.load_state_dict(state["module_state"])
-        # Per-epoch history (not the per-batch one): warm starts keep counting.
-        net.history_ = History([{**row, "batches": []} for row in state["history"]])
-        vae.net_ = net
-        vae.n_features_in_ = n_features
-        if state["feature_names_in"] is not None:
-            vae.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        vae._n_features_out = vae.n_components
-        vae.n_iter_ = state["n_iter"]
-        vae.loss_curve_ = state["loss_curve"]
-        vae.validation_scores_ = state["validation_scores"]
-        vae.best_validation_score_ = state["best_validation_score"]
-        vae._elbo_eps = state["elbo_eps"].numpy()
-        keys, pos, has_gauss, cached = state["rng_state"]
-        vae._rng = np.random.RandomState()
-        vae._rng.set_state(
-            ("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, cached)
+        eps = torch.as_tensor(eps, dtype=module_dtype(module), device=self.net_.device)
+        return self._map_rows(
+            X,
+            lambda x: module.iw_log_likelihood(x, eps),
+            n_importance_samples * self.n_features_in_,
         )
-        return vae
-
-    # -------------------------------------------------------------- helpers
-
-    def _validate_scored(self, X):
-        X = self._validate_input(X, reset=False)
-        if self.likelihood == "bernoulli":
-            X, n_clipped = clip_unit_interval(X)
-            if n_clipped:
-                warnings.warn(
-                    f"{n_clipped} values of X lie outside [0, 1], where the "
-                    "Bernoulli likelihood is defined; they were clipped into it "
-                    "for scoring.",
-                    UserWarning,
-                )
-        return X
-
-    def _validate_codes(self, Z):
-        Z = check_array(Z, dtype=FLOAT_DTYPES, input_name="Z")
-        if Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"Z has {Z.shape[1]} columns, but this VAETransformer has "
-                f"n_components={self.n_components} latent dimensions."
-            )
-        return Z
-
-    def _inference_module(self, dtype):
-        """The trained module in eval mode, in ``dtype`` (a cached copy if needed)."""
-        return self.net_.module_for_inference(_torch_dtype(dtype))
-
-    def _map_rows(self, X, fn, width):
-        """Apply ``fn`` to batches of rows of X (dense or CSR) and stack the results.
-
-        ``width`` is the number of values per row ``fn`` handles at once; each
-        batch holds at most ``INFERENCE_BATCH_ELEMENTS`` of them, and of the
-        densified input values (a sparse batch is as wide as X), so peak memory
-        stays near input plus output size.
-        """
-        dtype = np.dtype(X.dtype)
-        device = self.net_.device
-        width = max(1, width, X.shape[1])
-        step = max(1, min(4096, INFERENCE_BATCH_ELEMENTS // width))
-        out = []
-        with torch.no_grad(), limited_torch_threads():
-            for start in range(0, X.shape[0], step):
-                batch = X[start : start + step]
-                if sp.issparse(batch):
-                    batch = batch.toarray()
-                out.append(fn(as_tensor(batch, dtype, device)).cpu().numpy())
-        return np.concatenate(out).astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
         return tags
-
-
-def _plain(value):
-    """A history value as plain Python (numpy scalars to int or float)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def module_dtype(module):
-    """The floating dtype of a module's parameters."""
-    return next(module.parameters()).dtype
-
-
-def _torch_dtype(dtype):
-    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
-
-
-def _log_px(module, x, z_loc, z_logvar, eps):
-    """log p(x | z_s) of each row for z_s = z_loc + sigma * eps_s: shape (S, batch)."""
-    z = module.reparameterize(z_loc[None], z_logvar[None], eps[:, None, :])
-    n_draws, n_rows = z.shape[:2]
-    decoder_out = module.decode(z.reshape(n_draws * n_rows, -1))
-    decoder_out = decoder_out.reshape(n_draws, n_rows, -1)
-    return module.likelihood.log_prob(x.expand_as(decoder_out), decoder_out)
-
-
-def _make_network(spec, kwargs, sizes, name, default):
-    """Build the default network, copy a module instance, or instantiate a class."""
-    if spec is None:
-        return default()
-    if isinstance(spec, torch.nn.Module):
-        if kwargs:
-            raise ValueError(
-                f"{name}_kwargs only apply when {name} is a class, but {name} is "
-                f"an instance of {type(spec).__name__}."
-            )
-        return copy.deepcopy(spec)
-    try:
-        params = inspect.signature(spec).parameters
-    except (TypeError, ValueError):
-        params = {}
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    given = {k: v for k, v in sizes.items() if takes_any or k in params}
-    network = spec(**given, **(kwargs or {}))
-    if not isinstance(network, torch.nn.Module):
-        raise TypeError(
-            f"{name} must be a torch.nn.Module or a class building one; calling "
-            f"it gave a {type(network).__name__}."
-        )
-    return network
-
-
-def _check_network_shapes(encoder, decoder, X_head, sizes):
-    """Run two rows through the networks; ValueError naming any shape mismatch."""
-    if sp.issparse(X_head):
-        X_head = X_head.toarray()
-    x = as_tensor(X_head, np.float32)
-    n, k, d = x.shape[0], sizes["n_components"], sizes["n_features"]
-    # In eval mode, so that dropout draws nothing and batch norm keeps its
-    # running statistics; each submodule's own mode is put back after.
-    modes = [(m, m.training) for net in (encoder, decoder) for m in net.modules()]
-    encoder.eval()
-    decoder.eval()
-    try:
-        _run_network_shapes(encoder, decoder, x, n, k, d)
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
-def _run_network_shapes(encoder, decoder, x, n, k, d):
-    try:
-        with torch.no_grad():
-            encoded = encoder(x)
-    except Exception as exc:
-        raise ValueError(
-            f"The encoder failed on a batch of shape {tuple(x.shape)}: {exc}"
-        ) from exc
-    if not (
-        isinstance(encoded, (tuple, list))
-        and len(encoded) == 2
-        and all(isinstance(t, torch.Tensor) and t.shape == (n, k) for t in encoded)
-    ):
-        got = (
-            [
-                tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-                for t in encoded
-            ]
-            if isinstance(encoded, (tuple, list))
-            else type(encoded).__name__
-        )
-        raise ValueError(
-            "The encoder must return (z_loc, z_logvar), each of shape (batch, "
-            f"n_components) = ({n}, {k}); it returned {got}."
-        )
-    try:
-        with torch.no_grad():
-            decoded = decoder(encoded[0])
-    except Exception as exc:
-        raise ValueError(
-            f"The decoder failed on codes of shape ({n}, {k}): {exc}"
-        ) from exc
-    if not isinstance(decoded, torch.Tensor) or decoded.shape != (n, d):
-        got = (
-            tuple(decoded.shape)
-            if isinstance(decoded, torch.Tensor)
-            else type(decoded).__name__
-        )
-        raise ValueError(
-            "The decoder must return one tensor of shape (batch, n_features) = "
-            f"({n}, {d}); it returned {got}."
-        )

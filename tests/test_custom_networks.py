@@ -11,6 +11,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from shared import fast
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from torch import nn
@@ -74,7 +75,7 @@ def digits():
     return (X[:120] / 16.0).astype(np.float32)
 
 
-FAST = {"n_components": 2, "max_iter": 3, "batch_size": 32, "random_state": 0}
+FAST = fast(n_components=2, batch_size=32, without=["hidden_layer_sizes"])
 
 
 def _conv_vae(**params):

@@ -8,11 +8,12 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from shared import fast
 
 from skvae import VAETransformer
-from skvae._validation import resolve_device
+from skvae._runtime import resolve_device
 
-FAST = {"max_iter": 3, "hidden_layer_sizes": (16,), "batch_size": 16, "random_state": 0}
+FAST = fast(hidden_layer_sizes=(16,))
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA GPU visible to torch"
 )

@@ -5,11 +5,11 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from shared import FAST
 
-import skvae._transformer
+import skvae._runtime
 from skvae import VAETransformer
 
-FAST = {"max_iter": 3, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
 SPARSE_TYPES = [sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array]
 
 
@@ -158,12 +158,12 @@ def test_batched_inference_equals_unbatched(monkeypatch, X_gauss, sparse):
     map_rows = vae._map_rows
 
     def spy(X, fn, width):
-        budget = skvae._transformer.INFERENCE_BATCH_ELEMENTS
+        budget = skvae._runtime.INFERENCE_BATCH_ELEMENTS
         step = max(1, budget // max(1, width, X.shape[1]))
         batch_sizes.append(min(step, X.shape[0]))
         return map_rows(X, fn, width)
 
-    monkeypatch.setattr(skvae._transformer, "INFERENCE_BATCH_ELEMENTS", 20)
+    monkeypatch.setattr(skvae._runtime, "INFERENCE_BATCH_ELEMENTS", 20)
     monkeypatch.setattr(vae, "_map_rows", spy)
     batched = _all_outputs(vae, X)
     # transform and inverse_transform: 20 // 6 features = 3 rows a batch;

@@ -11,11 +11,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 import torch.serialization
+from shared import FAST
 from skorch.exceptions import DeviceWarning
 
 from skvae import VAETransformer
-
-FAST = {"max_iter": 3, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
 
 
 def _outputs(vae, X):
@@ -128,7 +127,7 @@ def test_weights_file_holds_no_code(X_gauss, tmp_path):
     vae = VAETransformer(**FAST).fit(X_gauss)
     vae.save_weights(tmp_path / "vae.pt")
     state = torch.load(tmp_path / "vae.pt", weights_only=True)
-    assert state["format"] == "skvae.weights/1"
+    assert state["format"] == "skvae.weights" and state["version"] == 2
     joblib.dump(vae, tmp_path / "vae.joblib")
     with open(tmp_path / "vae.joblib", "rb") as f:
         with pytest.raises(pickle.UnpicklingError):

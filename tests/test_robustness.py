@@ -8,12 +8,11 @@ transforms exactly as before the failed call.
 import numpy as np
 import pytest
 import torch
+from shared import FAST
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skvae import VAETransformer
-
-FAST = {"max_iter": 3, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
 
 
 def _X(n=40, d=6, seed=0):
@@ -354,7 +353,7 @@ def test_interrupt_outside_the_training_loop_undoes_the_refit(monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(VAETransformer, "_build_net", interrupted)
+    monkeypatch.setattr(VAETransformer, "_new_net", interrupted)
     with pytest.raises(KeyboardInterrupt):
         vae.set_params(n_components=5).fit(X)
     monkeypatch.undo()

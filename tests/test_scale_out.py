@@ -9,11 +9,12 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from shared import fast
 from sklearn.model_selection import GridSearchCV
 
 from skvae import VAETransformer
 
-FAST = {"max_iter": 2, "hidden_layer_sizes": (8,), "batch_size": 16, "random_state": 0}
+FAST = fast(max_iter=2)
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import warnings
 
 import numpy as np
 import pytest
+from shared import fast
 from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAETransformer
 
-FAST = {"hidden_layer_sizes": (16,), "batch_size": 16, "random_state": 0}
+FAST = fast(hidden_layer_sizes=(16,), without=["max_iter"])
 
 
 def _kl_weights(vae):

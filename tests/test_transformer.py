@@ -8,6 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from shared import fast
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -15,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skvae import VAETransformer
 
-FAST = {"max_iter": 3, "hidden_layer_sizes": (16,), "batch_size": 16, "random_state": 0}
+FAST = fast(hidden_layer_sizes=(16,))
 
 
 @pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])

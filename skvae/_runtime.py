@@ -1,0 +1,136 @@
+"""Where and how torch runs: devices, worker threads, tensors from numpy arrays."""
+
+import contextlib
+import os
+import sys
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+# Upper bound on the elements of one inference batch (rows x samples x features).
+INFERENCE_BATCH_ELEMENTS = 2**20
+
+
+def resolve_device(device):
+    """``'auto'`` -> ``'cuda'`` when a GPU is available else ``'cpu'``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:<index>' or 'auto', got {device!r}."
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r}, but torch sees no CUDA GPU here (torch "
+            f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). Use "
+            "device='auto' to take a GPU only where there is one, or 'cpu'."
+        )
+    return device
+
+
+def worker_thread_limit():
+    """Threads torch may use for one fit or inference call here, or None.
+
+    Measured with joblib 1.6, distributed 2026.8 and torch 2.13 (OpenMP):
+
+    - joblib's loky workers (``GridSearchCV(n_jobs=k)``) start with
+      ``OMP_NUM_THREADS = cpu_count // k`` and their thread pools already
+      limited; torch honours that at import, so nothing is left to do.
+    - Dask worker *processes* (``LocalCluster(processes=True)``, ``dask
+      worker`` under a nanny) start with ``OMP_NUM_THREADS=1``: likewise.
+    - Dask worker *threads* (``LocalCluster(processes=False)``) run inside the
+      client's process, where no such variable is set: each concurrent fit
+      would use all the cores. Dask sizes its threads to the cores, so a task
+      in a Dask worker thread gets one torch thread.
+
+    ``OMP_NUM_THREADS``, when set, wins; it is read again here for processes
+    that imported torch before setting it. Returns None where no limit applies.
+    """
+    value = os.environ.get("OMP_NUM_THREADS")
+    if value and value.isdigit() and int(value) > 0:
+        return int(value)
+    if _in_dask_worker():
+        return 1
+    return None
+
+
+def _in_dask_worker():
+    """True inside a task run by a ``dask.distributed`` worker (never imports dask)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def limited_torch_threads():
+    """Scope torch's intra-op threads to :func:`worker_thread_limit`, then restore."""
+    limit = worker_thread_limit()
+    before = torch.get_num_threads()
+    if limit is None or limit >= before:
+        yield
+        return
+    torch.set_num_threads(limit)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def torch_dtype(dtype):
+    """The torch dtype of inference for a numpy dtype: float64 or float32."""
+    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+
+
+def module_dtype(module):
+    """The floating dtype of a module's parameters."""
+    return next(module.parameters()).dtype
+
+
+def as_tensor(array, dtype, device="cpu"):
+    """A torch tensor of a dense numpy array, sharing memory where it can.
+
+    Read-only arrays (joblib memmaps, ``setflags(write=False)``) are copied, as
+    torch cannot wrap them.
+    """
+    array = np.asarray(array, dtype=dtype)
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.array(array, dtype=dtype, order="C")
+    return torch.from_numpy(array).to(device)
+
+
+def map_rows(X, fn, width, device="cpu"):
+    """Apply ``fn`` to batches of rows of X (dense or CSR) and stack the results.
+
+    ``fn`` takes a tensor of rows in X's dtype on ``device`` and returns a
+    tensor or a tuple of tensors (then so does this), one value per row or one
+    row per row. ``width`` is the number of values per row ``fn`` handles at
+    once; each batch holds at most ``INFERENCE_BATCH_ELEMENTS`` of them, and of
+    the densified input values (a sparse batch is as wide as X), so peak memory
+    stays near input plus output size. Runs without gradients, in worker
+    threads' limits (:func:`limited_torch_threads`).
+    """
+    dtype = np.dtype(X.dtype)
+    width = max(1, width, X.shape[1])
+    step = max(1, min(4096, INFERENCE_BATCH_ELEMENTS // width))
+    out = []
+    with torch.no_grad(), limited_torch_threads():
+        for start in range(0, X.shape[0], step):
+            batch = X[start : start + step]
+            if sp.issparse(batch):
+                batch = batch.toarray()
+            result = fn(as_tensor(batch, dtype, device))
+            if isinstance(result, torch.Tensor):
+                result = (result,)
+            out.append([r.cpu().numpy() for r in result])
+    stacked = tuple(
+        np.concatenate(parts).astype(dtype, copy=False) for parts in zip(*out)
+    )
+    return stacked[0] if len(stacked) == 1 else stacked

@@ -1,0 +1,122 @@
+"""The likelihood layer's extension point: the observation model p(x | z).
+
+Torch only: nothing here sees numpy, sklearn or skorch.
+"""
+
+from torch import nn
+from torch.distributions import constraints
+
+
+class Likelihood(nn.Module):
+    """Base class of observation models p_theta(x | z), given the decoder's output.
+
+    The decoder network maps a code z to ``decoder_out``, a tensor of shape
+    (..., n_outputs); a likelihood turns it into a distribution over the row x,
+    of shape (..., n_features). Subclasses implement, for a block of columns:
+
+    - :meth:`feature_log_prob` (or :meth:`log_prob` for a likelihood that is
+      not a product over features), :meth:`mean` and :meth:`sample`;
+    - optionally :meth:`initialize`, which creates per-feature parameters and
+      places the decoder's output from the training data's statistics, and
+      :meth:`n_outputs`, when the decoder gives other than one value per feature;
+    - ``support``, a :mod:`torch.distributions.constraints` constraint on the
+      values of x, which the estimator checks before fitting (so that a count
+      likelihood refuses 1.5, naming the column).
+
+    Units: log-densities in nats, summed over the observed features of a row.
+
+    Examples
+    --------
+    A Laplace likelihood with one learned scale per feature::
+
+        class Laplace(Likelihood):
+            def initialize(self, x_mean, x_var):
+                self.log_scale = nn.Parameter(0.5 * x_var.log() - 0.5 * math.log(2))
+                return x_mean, x_var.sqrt()
+
+            def feature_log_prob(self, x, decoder_out):
+                return -(x - decoder_out).abs() / self.log_scale.exp() - (
+                    math.log(2) + self.log_scale
+                )
+
+            def mean(self, decoder_out):
+                return decoder_out
+
+            def sample(self, decoder_out, generator=None):
+                u = torch.rand(decoder_out.shape, generator=generator) - 0.5
+                return decoder_out - self.log_scale.exp() * u.sign() * torch.log1p(
+                    -2 * u.abs()
+                )
+    """
+
+    #: Values x may take, as a :mod:`torch.distributions.constraints` object.
+    support = constraints.real
+
+    def n_outputs(self, n_features):
+        """Width of the decoder's output for ``n_features`` columns (default: same)."""
+        return n_features
+
+    def initialize(self, x_mean, x_var):
+        """Set up from the training data; return the decoder's fixed output map.
+
+        Called once when the networks are built (and with placeholder
+        statistics when a saved model is loaded, before its weights are).
+
+        Parameters
+        ----------
+        x_mean, x_var : torch.Tensor of shape (n_features,)
+            Per-feature mean and (positive) variance of the training rows.
+
+        Returns
+        -------
+        out_loc, out_scale : torch.Tensor of shape (n_outputs,)
+            The default decoder outputs ``out_loc + out_scale * mlp(z)``, so
+            that it starts near the data. The base class returns 0 and 1.
+        """
+        width = self.n_outputs(x_mean.shape[-1])
+        return x_mean.new_zeros(width), x_mean.new_ones(width)
+
+    def feature_log_prob(self, x, decoder_out):
+        """log p(x_i | z) of each feature, shape (..., n_features), in nats."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement feature_log_prob or log_prob."
+        )
+
+    def log_prob(self, x, decoder_out, observed=None):
+        """log p(x | z) of each row, summed over the observed features, in nats.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (..., n_features)
+            Rows, with missing entries already replaced by a valid value.
+        decoder_out : torch.Tensor of shape (..., n_outputs)
+            The decoder's output for the rows' codes.
+        observed : torch.Tensor of bool, shape (..., n_features), default=None
+            Which entries count; None counts all.
+
+        Returns
+        -------
+        torch.Tensor of shape (...,)
+        """
+        log_p = self.feature_log_prob(x, decoder_out)
+        if observed is not None:
+            log_p = log_p * observed
+        return log_p.sum(dim=-1)
+
+    def mean(self, decoder_out):
+        """E[x | z], shape (..., n_features)."""
+        raise NotImplementedError
+
+    def sample(self, decoder_out, generator=None):
+        """A draw x ~ p(x | z), shape (..., n_features), from ``generator``."""
+        raise NotImplementedError
+
+    def data_warning(self, x):
+        """A message when x is in the support but poorly modelled, else None.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_features)
+            Training values (missing entries are NaN).
+        """
+        return None
