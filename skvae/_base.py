@@ -10,7 +10,9 @@ net (``_net``), the runtime helpers and sklearn's validation.
 import copy
 import warnings
 
+import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
@@ -19,9 +21,11 @@ from skvae._factory import (
     architecture,
     build_module,
     check_architecture_unchanged,
+    data_statistics,
     hidden_layer_sizes,
 )
 from skvae._net import DivergenceError, TrainingPlan, VAENet
+from skvae._noise import RowNoise
 from skvae._runtime import map_rows, resolve_device, torch_dtype
 from skvae._validation import (
     FLOAT_DTYPES,
@@ -34,7 +38,7 @@ from skvae._validation import (
 )
 from skvae.likelihoods import make_likelihood
 
-# Number of eps vectors, drawn once at fit, shared by every row of score_samples.
+# Noise draws per row of score_samples and of the held-out score.
 N_ELBO_SAMPLES = 16
 
 
@@ -48,9 +52,7 @@ class BaseVAE(BaseEstimator):
             before["_rng"] = copy.deepcopy(self._rng)
         try:
             X = self._validate_input(X, reset=fresh)
-            check_support(
-                X, make_likelihood(self.likelihood), name=self.likelihood, method=method
-            )
+            self._check_training_data(X, method)
             if fresh:
                 net = self._fresh_net(X)
             else:
@@ -91,6 +93,23 @@ class BaseVAE(BaseEstimator):
             )
         return self
 
+    def _check_training_data(self, X, method):
+        """ValueError for values outside the likelihood's support; warn when the
+        likelihood accepts the data but models it poorly."""
+        likelihood = make_likelihood(self.likelihood)
+        check_support(X, likelihood, name=self.likelihood, method=method)
+        if self.n_importance_samples > 1 and self.free_bits:
+            raise ValueError(
+                "free_bits applies to the ELBO, not to the importance-weighted "
+                f"bound of n_importance_samples={self.n_importance_samples}: set "
+                "one of them to its default."
+            )
+        head = X[:1000]  # enough to tell the data's kind
+        head = head.toarray() if sp.issparse(head) else np.array(head)
+        message = likelihood.data_warning(torch.from_numpy(head))
+        if message:
+            warnings.warn(message, UserWarning)
+
     def _plan(self, epochs, *, early_stopping):
         """The training settings of one run, from the parameters."""
         return TrainingPlan(
@@ -105,25 +124,41 @@ class BaseVAE(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
             verbose=self.verbose,
+            n_importance_samples=self.n_importance_samples,
+            noise=self._row_noise(N_ELBO_SAMPLES),
+            offset=self._x_offset,
         )
 
     def _fresh_net(self, X):
-        """Seed this fit's generator, draw the scoring noise, build a new net.
+        """Seed this fit's generator, take the data's statistics, build a new net.
 
-        The training seed is the generator's next draw.
+        Draws, in order: the scoring noise's seed, the networks' seed; the
+        training seed is the generator's next draw.
         """
         self._rng = check_random_state(draw_seed(self.random_state))
-        self._elbo_eps = self._rng.standard_normal((N_ELBO_SAMPLES, self.n_components))
-        return self._new_net(X, seed=self._rng.randint(2**31 - 1))
+        self._noise_seed = int(self._rng.randint(2**62))
+        stats = data_statistics(X)
+        self._x_mean, self._x_scale = stats.mean, stats.scale
+        self._has_missing = stats.has_missing
+        location = make_likelihood(self.likelihood).location_family
+        self._x_offset = stats.mean if location else None
+        return self._new_net(X, stats, seed=self._rng.randint(2**31 - 1))
 
-    def _new_net(self, X, seed):
-        """An untrained net around the networks for X (see ``_factory``)."""
+    def _new_net(self, X, stats, seed):
+        """An untrained net around the networks for data of ``stats``."""
+        X_head = X[:2]
+        if self._x_offset is not None:
+            X_head = (X_head.toarray() if sp.issparse(X_head) else X_head) - (
+                self._x_offset
+            )
         module = build_module(
-            X,
+            X_head,
+            stats,
             likelihood=make_likelihood(self.likelihood),
             n_components=self.n_components,
             hidden_layer_sizes=self._hidden_layer_sizes(),
             activation=self.activation,
+            offset=self._x_offset,
             encoder=self.encoder,
             encoder_kwargs=self.encoder_kwargs,
             decoder=self.decoder,
@@ -133,12 +168,22 @@ class BaseVAE(BaseEstimator):
         self._built_architecture = architecture(self)
         return VAENet(module, device=resolve_device(self.device))
 
+    def _row_noise(self, n_samples, seed=None):
+        """Each row's own fixed noise draws (``skvae._noise``), S = ``n_samples``."""
+        seed = self._noise_seed if seed is None else seed
+        return RowNoise(n_samples, self.n_components, seed, self._x_mean, self._x_scale)
+
     def _hidden_layer_sizes(self):
         return hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _validate_input(self, X, *, reset):
         X = validate_data(
-            self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
+            self,
+            X,
+            reset=reset,
+            dtype=FLOAT_DTYPES,
+            accept_sparse=SPARSE_FORMATS,
+            ensure_all_finite="allow-nan",
         )
         return X.tocsr() if sp.issparse(X) else X
 
@@ -170,6 +215,17 @@ class BaseVAE(BaseEstimator):
         """The trained module in eval mode, in ``dtype`` (a cached copy if needed)."""
         return self.net_.module_for_inference(torch_dtype(dtype))
 
-    def _map_rows(self, X, fn, width):
-        """:func:`~skvae._runtime.map_rows` on this model's device."""
-        return map_rows(X, fn, width, device=self.net_.device)
+    def _map_rows(self, X, fn, width, *, centred=True):
+        """:func:`~skvae._runtime.map_rows` on this model's device.
+
+        ``centred``: the rows of X are data (centred by the offset for the
+        model); False for latent codes.
+        """
+        offset = self._x_offset if centred else None
+        return map_rows(X, fn, width, device=self.net_.device, offset=offset)
+
+    def _uncentred(self, X_model, dtype):
+        """Rows in the model's units back in data units, in ``dtype``."""
+        if self._x_offset is None:
+            return X_model.astype(dtype, copy=False)
+        return (X_model.astype(np.float64) + self._x_offset).astype(dtype)

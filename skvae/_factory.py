@@ -7,7 +7,10 @@ output shapes with a clear error. numpy in, torch modules out.
 
 import copy
 import inspect
+import threading
+import warnings
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,54 +20,78 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from skvae._modules import Decoder, Encoder, VAEModule
 from skvae._runtime import as_tensor
 
+_GLOBAL_RNG = threading.Lock()
+
+
+class DataStatistics(NamedTuple):
+    """Per-feature statistics of the training rows (float64, NaN ignored).
+
+    ``scale`` is the standard deviation, with constant, near-constant and
+    entirely missing features given sqrt(1e-3) times the typical one, so
+    standardization never divides by ~0 (and a Gaussian decoder's variance
+    starts small there); an entirely missing feature has mean 0.
+    ``has_missing`` tells whether any entry was NaN.
+    """
+
+    mean: np.ndarray
+    var: np.ndarray
+    scale: np.ndarray
+    has_missing: bool
+
 
 def data_statistics(X):
-    """Per-feature mean and variance of X (dense or sparse), float64.
-
-    Returns
-    -------
-    x_mean, x_var, x_scale : ndarray of shape (n_features,)
-        ``x_scale`` is the standard deviation, with constant or near-constant
-        features given sqrt(1e-3) times the typical one, so standardization
-        never divides by ~0 and a Gaussian decoder's variance starts small
-        there (its floor is 1e-3 below that).
-    """
+    """The :class:`DataStatistics` of X (dense or sparse; NaN: missing)."""
     if sp.issparse(X):
-        x_mean, x_var = mean_variance_axis(X, axis=0)
+        mean, var = mean_variance_axis(X, axis=0)
+        has_missing = bool(np.isnan(X.data).any())
     else:
-        x_mean = X.mean(axis=0, dtype=np.float64)
-        x_var = X.var(axis=0, dtype=np.float64)
-    typical = x_var.mean() if x_var.mean() > 0 else 1.0
-    x_scale = np.sqrt(np.maximum(x_var, 1e-3 * typical))
-    return x_mean, x_var, x_scale
+        has_missing = bool(np.isnan(X).any())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+            mean = np.nanmean(X, axis=0, dtype=np.float64)
+            var = np.nanvar(X, axis=0, dtype=np.float64)
+    mean, var = np.nan_to_num(mean), np.nan_to_num(var)
+    typical = var.mean() if var.mean() > 0 else 1.0
+    scale = np.sqrt(np.maximum(var, 1e-3 * typical))
+    return DataStatistics(mean, var, scale, has_missing)
 
 
 def build_module(
-    X,
+    X_head,
+    stats,
     *,
     likelihood,
     n_components,
     hidden_layer_sizes,
     activation,
+    offset=None,
     encoder=None,
     encoder_kwargs=None,
     decoder=None,
     decoder_kwargs=None,
     seed=0,
 ):
-    """The VAEModule for X, its weights drawn from torch's generator under ``seed``.
+    """The VAEModule for data of ``stats``, its weights drawn under ``seed``.
 
     Parameters
     ----------
-    X : ndarray or CSR matrix of shape (n_samples, n_features)
-        Training rows (their statistics place the networks; two rows run
-        through custom networks to check their shapes).
+    X_head : ndarray or CSR matrix of shape (n_rows, n_features)
+        A few training rows, in the model's units, run through custom networks
+        to check their shapes.
+    stats : DataStatistics
+        Of the training rows, in data units; they place the networks (the
+        encoder's standardization, the decoder's output map, the likelihood's
+        parameters) and fill missing entries.
     likelihood : skvae.likelihoods.Likelihood
         A fresh likelihood, initialized here.
     n_components, hidden_layer_sizes, activation
         The default networks' shape (the decoder mirrors the hidden layers).
+    offset : ndarray of shape (n_features,), default=None
+        Subtracted from the data before the model sees it (the model's units).
     encoder, decoder : torch.nn.Module instance or class, default=None
-        Custom networks (see VAETransformer); None builds the MLPs.
+        Custom networks (see VAETransformer); None builds the MLPs. The
+        default encoder takes the missingness mask as extra inputs when the
+        training data have missing entries.
     encoder_kwargs, decoder_kwargs : dict, default=None
     seed : int
 
@@ -77,14 +104,16 @@ def build_module(
     ValueError, TypeError
         When a custom network has the wrong output shapes or is not a module.
     """
-    n_features = X.shape[1]
-    x_mean, _, x_scale = data_statistics(X)
+    n_features = len(stats.mean)
+    mean = stats.mean if offset is None else stats.mean - offset
     out_loc, out_scale = likelihood.initialize(
-        torch.as_tensor(x_mean), torch.as_tensor(x_scale**2)
+        torch.as_tensor(mean), torch.as_tensor(stats.scale**2)
     )
     n_outputs = likelihood.n_outputs(n_features)
     sizes = {"n_features": n_features, "n_components": n_components}
-    with torch.random.fork_rng(devices=[]):
+    # Network constructors draw from torch's global generator: seed it in a
+    # fork of its state, one build at a time (fits may run in threads).
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         encoder = make_network(
             encoder,
@@ -96,8 +125,9 @@ def build_module(
                 n_components,
                 hidden_layer_sizes,
                 activation,
-                input_loc=x_mean,
-                input_scale=x_scale,
+                input_loc=mean,
+                input_scale=stats.scale,
+                mask_inputs=stats.has_missing,
             ),
         )
         decoder = make_network(
@@ -114,8 +144,9 @@ def build_module(
                 out_scale=out_scale,
             ),
         )
-        check_network_shapes(encoder, decoder, X[:2], n_components, n_outputs)
-    return VAEModule(encoder, decoder, likelihood)
+        module = VAEModule(encoder, decoder, likelihood, fill_value=mean)
+        check_network_shapes(module, X_head, n_components, n_outputs)
+    return module
 
 
 def make_network(spec, kwargs, sizes, name, default):
@@ -144,11 +175,12 @@ def make_network(spec, kwargs, sizes, name, default):
     return network
 
 
-def check_network_shapes(encoder, decoder, X_head, n_components, n_outputs):
+def check_network_shapes(module, X_head, n_components, n_outputs):
     """Run two rows through the networks; ValueError naming any shape mismatch."""
     if sp.issparse(X_head):
         X_head = X_head.toarray()
-    x = as_tensor(X_head, np.float32)
+    x, observed = module.fill_missing(as_tensor(X_head, np.float32))
+    encoder, decoder = module.encoder, module.decoder
     # In eval mode, so that dropout draws nothing and batch norm keeps its
     # running statistics; each submodule's own mode is put back after.
     modes = [(m, m.training) for net in (encoder, decoder) for m in net.modules()]
@@ -156,11 +188,11 @@ def check_network_shapes(encoder, decoder, X_head, n_components, n_outputs):
     decoder.eval()
     try:
         with torch.no_grad():
-            codes = _checked_encoding(encoder, x, n_components)
+            codes = _checked_encoding(module, x, observed, n_components)
             _check_decoding(decoder, codes, n_outputs)
     finally:
-        for module, training in modes:
-            module.training = training
+        for submodule, training in modes:
+            submodule.training = training
 
 
 def _shape_of(value):
@@ -169,10 +201,10 @@ def _shape_of(value):
     return type(value).__name__
 
 
-def _checked_encoding(encoder, x, k):
+def _checked_encoding(module, x, observed, k):
     n = x.shape[0]
     try:
-        encoded = encoder(x)
+        encoded = module._encode(x, observed)
     except Exception as exc:
         raise ValueError(
             f"The encoder failed on a batch of shape {tuple(x.shape)}: {exc}"

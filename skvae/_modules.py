@@ -61,6 +61,11 @@ class Encoder(nn.Module):
     (training statistics), so the network sees features of unit scale whatever
     the data units. Its weights and biases are phi.
 
+    Missing entries (``observed`` False) enter as 0 in the standardized space,
+    i.e. at the training mean; with ``mask_inputs``, the missingness mask is
+    also given to the network as ``n_features`` extra inputs (1 observed, 0
+    missing), as in MIWAE (Mattei & Frellsen 2019, section 3).
+
     Parameters
     ----------
     n_features : int
@@ -73,7 +78,12 @@ class Encoder(nn.Module):
         Activation after each hidden layer.
     input_loc, input_scale : array-like of shape (n_features,), default=None
         Standardization of the input (None: 0 and 1).
+    mask_inputs : bool, default=False
+        Give the network the missingness mask as extra inputs.
     """
+
+    #: ``forward`` takes the missingness mask (see VAEModule.encode).
+    takes_mask = True
 
     def __init__(
         self,
@@ -83,22 +93,33 @@ class Encoder(nn.Module):
         activation="relu",
         input_loc=None,
         input_scale=None,
+        mask_inputs=False,
     ):
         super().__init__()
         hidden_layer_sizes = tuple(hidden_layer_sizes)
-        self.body = make_hidden(n_features, hidden_layer_sizes, activation)
-        width = hidden_layer_sizes[-1] if hidden_layer_sizes else n_features
+        self.mask_inputs = bool(mask_inputs)
+        n_in = 2 * n_features if self.mask_inputs else n_features
+        self.body = make_hidden(n_in, hidden_layer_sizes, activation)
+        width = hidden_layer_sizes[-1] if hidden_layer_sizes else n_in
         self.z_loc_layer = nn.Linear(width, n_components)
         self.z_logvar_layer = nn.Linear(width, n_components)
         self.register_buffer("input_loc", _vector(input_loc, n_features, 0.0))
         self.register_buffer("input_scale", _vector(input_scale, n_features, 1.0))
 
-    def forward(self, x):
+    def forward(self, x, observed=None):
         """Map x, shape (batch, n_features), to ``(z_loc, z_logvar)``.
 
         Each is of shape (batch, n_components); ``z_logvar`` is log sigma^2.
+        ``observed`` (bool, same shape as x, or None for all) marks the
+        entries that count; the others must be finite (any value).
         """
-        h = self.body((x - self.input_loc) / self.input_scale)
+        h = (x - self.input_loc) / self.input_scale
+        if observed is not None:
+            h = h * observed
+        if self.mask_inputs:
+            mask = torch.ones_like(h) if observed is None else observed.to(h.dtype)
+            h = torch.cat([h, mask], dim=-1)
+        h = self.body(h)
         return self.z_loc_layer(h), self.z_logvar_layer(h)
 
 
@@ -162,47 +183,85 @@ class ElboTerms(NamedTuple):
 
 
 class TrainingTerms(NamedTuple):
-    """What one training step needs, for one reparameterized z per row.
+    """What one training step needs, for S reparameterized draws of z per row.
 
     Attributes
     ----------
-    log_px : torch.Tensor of shape (batch,)
-        log p(x | z) at the sampled z.
+    log_px : torch.Tensor of shape (S, batch)
+        log p(x | z_s) at the sampled codes.
     kl_per_dim : torch.Tensor of shape (batch, n_components)
         Closed-form KL of each latent dimension.
+    log_pz_over_qz : torch.Tensor of shape (S, batch) or None
+        log p(z_s) - log q(z_s | x), for importance weights (S > 1 only).
     """
 
     log_px: torch.Tensor
     kl_per_dim: torch.Tensor
+    log_pz_over_qz: torch.Tensor | None = None
 
 
 class VAEModule(nn.Module):
     """Encoder, reparameterized sample, decoder and likelihood (AEVB section 2.4).
 
     Computes the model's own objectives: :meth:`forward` (the terms of one
-    training step), :meth:`elbo` and :meth:`log_importance_weights`.
+    training step), :meth:`elbo`, :meth:`log_importance_weights` and
+    :meth:`iw_log_likelihood`. Each takes rows with missing entries (NaN): the
+    likelihood counts the observed entries only (the ELBO of x_obs, a bound
+    on log p(x_obs); Mattei & Frellsen 2019, eq. 4), the encoder sees them
+    filled with ``fill_value`` (and the mask, when it takes one), and a row
+    with nothing observed gets the prior, q(z|x) = N(0, I).
 
     Parameters
     ----------
     encoder : nn.Module
         Maps x of shape (batch, n_features) to ``(z_loc, z_logvar)``, each of
-        shape (batch, n_components).
+        shape (batch, n_components). If it has ``takes_mask = True`` (as
+        :class:`Encoder`), it is called as ``encoder(x, observed)``.
     decoder : nn.Module
         Maps z of shape (batch, n_components) to the likelihood's parameters,
         shape (batch, n_outputs).
     likelihood : skvae.likelihoods.Likelihood
         Observation model p(x|z) given the decoder's output.
+    fill_value : array-like of shape (n_features,), default=None
+        What missing entries are replaced by before the encoder (the training
+        means; None: 0).
     """
 
-    def __init__(self, encoder, decoder, likelihood):
+    def __init__(self, encoder, decoder, likelihood, fill_value=None):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
+        if fill_value is not None:
+            fill_value = torch.as_tensor(fill_value, dtype=torch.float32)
+        else:
+            fill_value = torch.zeros(0)
+        self.register_buffer("fill_value", fill_value)
+
+    def fill_missing(self, x):
+        """``(x with NaN filled, observed mask)``; the mask is None when x is whole."""
+        observed = ~torch.isnan(x)
+        if bool(observed.all()):
+            return x, None
+        fill = self.fill_value if self.fill_value.numel() else x.new_zeros(())
+        return torch.where(observed, x, fill), observed
 
     def encode(self, x):
-        """``(z_loc, z_logvar)`` of q_phi(z|x), each (batch, n_components)."""
-        return self.encoder(x)
+        """``(z_loc, z_logvar)`` of q_phi(z|x), each (batch, n_components).
+
+        x may hold NaN (missing entries).
+        """
+        return self._encode(*self.fill_missing(x))
+
+    def _encode(self, x, observed):
+        if observed is None:
+            return self.encoder(x)
+        if getattr(self.encoder, "takes_mask", False):
+            z_loc, z_logvar = self.encoder(x, observed)
+        else:
+            z_loc, z_logvar = self.encoder(x)
+        seen = observed.any(dim=-1, keepdim=True)  # nothing seen: the prior
+        return torch.where(seen, z_loc, 0.0), torch.where(seen, z_logvar, 0.0)
 
     @staticmethod
     def reparameterize(z_loc, z_logvar, eps=None):
@@ -220,36 +279,44 @@ class VAEModule(nn.Module):
         """The likelihood's parameters for codes z, shape (..., n_outputs)."""
         return self.decoder(z)
 
-    def log_px_draws(self, x, z_loc, z_logvar, eps):
-        """log p(x | z_s) for z_s = z_loc + sigma * eps_s: shape (S, batch).
-
-        ``eps`` has shape (S, 1, n_components) or (S, batch, n_components).
-        Also returns the codes ``z`` of shape (S, batch, n_components).
-        """
+    def _log_px_draws(self, x, observed, z_loc, z_logvar, eps):
+        """log p(x | z_s), shape (S, batch), and the codes z_s, (S, batch, k)."""
         z = self.reparameterize(z_loc[None], z_logvar[None], eps)
         n_draws, n_rows = z.shape[:2]
         decoder_out = self.decode(z.reshape(n_draws * n_rows, -1))
         decoder_out = decoder_out.reshape(n_draws, n_rows, -1)
         x = x.expand(n_draws, *x.shape)
-        return self.likelihood.log_prob(x, decoder_out), z
+        if observed is not None:
+            observed = observed.expand(n_draws, *observed.shape)
+        return self.likelihood.log_prob(x, decoder_out, observed), z
 
-    def forward(self, x):
-        """Terms of one training step, with one z per row from torch's generator.
+    def forward(self, x, n_samples=1, generator=None):
+        """Terms of one training step, with S = ``n_samples`` draws of z per row.
 
         Parameters
         ----------
         x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry.
+        n_samples : int, default=1
+            S; the importance weights are returned when S > 1.
+        generator : torch.Generator, default=None
+            Draws the noise (None: torch's global generator).
 
         Returns
         -------
         TrainingTerms
-            ``log_px`` of shape (batch,) and ``kl_per_dim`` of shape
-            (batch, n_components).
         """
-        z_loc, z_logvar = self.encode(x)
-        z = self.reparameterize(z_loc, z_logvar)
-        log_px = self.likelihood.log_prob(x, self.decode(z))
-        return TrainingTerms(log_px, gaussian_kl_per_dim(z_loc, z_logvar))
+        x, observed = self.fill_missing(x)
+        z_loc, z_logvar = self._encode(x, observed)
+        eps = torch.randn(
+            (n_samples, *z_loc.shape),
+            generator=generator,
+            dtype=z_loc.dtype,
+            device=z_loc.device,
+        )
+        log_px, z = self._log_px_draws(x, observed, z_loc, z_logvar, eps)
+        ratio = _log_pz_over_qz(eps, z, z_logvar) if n_samples > 1 else None
+        return TrainingTerms(log_px, gaussian_kl_per_dim(z_loc, z_logvar), ratio)
 
     def elbo(self, x, eps):
         """The ELBO's terms of each row (AEVB eq. 10, KL of appendix B).
@@ -260,6 +327,7 @@ class VAEModule(nn.Module):
         Parameters
         ----------
         x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry.
         eps : torch.Tensor of shape (S, 1 or batch, n_components)
             Standard normal noise.
 
@@ -268,8 +336,9 @@ class VAEModule(nn.Module):
         ElboTerms
             ``log_px`` and ``kl``, each of shape (batch,), nats.
         """
-        z_loc, z_logvar = self.encode(x)
-        log_px, _ = self.log_px_draws(x, z_loc, z_logvar, eps)
+        x, observed = self.fill_missing(x)
+        z_loc, z_logvar = self._encode(x, observed)
+        log_px, _ = self._log_px_draws(x, observed, z_loc, z_logvar, eps)
         return ElboTerms(log_px.mean(dim=0), gaussian_kl(z_loc, z_logvar))
 
     def log_importance_weights(self, x, eps):
@@ -284,12 +353,14 @@ class VAEModule(nn.Module):
         Parameters
         ----------
         x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry (the weights are then those of
+            x_obs, as in MIWAE, Mattei & Frellsen 2019, eq. 5).
         eps : torch.Tensor of shape (S, 1 or batch, n_components)
         """
-        z_loc, z_logvar = self.encode(x)
-        log_px, z = self.log_px_draws(x, z_loc, z_logvar, eps)
-        log_pz_over_qz = 0.5 * (eps.pow(2) - z.pow(2) + z_logvar).sum(dim=-1)
-        return log_px + log_pz_over_qz
+        x, observed = self.fill_missing(x)
+        z_loc, z_logvar = self._encode(x, observed)
+        log_px, z = self._log_px_draws(x, observed, z_loc, z_logvar, eps)
+        return log_px + _log_pz_over_qz(eps, z, z_logvar)
 
     def iw_log_likelihood(self, x, eps):
         """Importance-weighted estimate of log p(x), shape (batch,), in nats.
@@ -299,6 +370,11 @@ class VAEModule(nn.Module):
         """
         log_w = self.log_importance_weights(x, eps)
         return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
+
+
+def _log_pz_over_qz(eps, z, z_logvar):
+    """log N(z; 0, I) - log N(z; mu, sigma^2) for z = mu + sigma * eps: (S, batch)."""
+    return 0.5 * (eps.pow(2) - z.pow(2) + z_logvar).sum(dim=-1)
 
 
 def _vector(values, size, default):

@@ -4,23 +4,26 @@ The only module that knows skorch (with ``_skorch_overrides``). The estimator
 (``skvae._transformer``) validates input, builds a :class:`VAENet` and hands it
 a :class:`TrainingPlan` per run; the net never validates. Training uses
 skorch's own loop, history and callbacks (``PassthroughScoring``,
-``EarlyStopping``, ``ValidSplit``); only the data feed is replaced, by an
+``EarlyStopping``, ``predefined_split``); only the data feed is replaced, by an
 iterator that slices whole mini-batches out of one in-memory array (skorch's
-default ``Dataset`` fetches and collates one row at a time).
+default ``Dataset`` fetches and collates one row at a time), and the held-out
+score, by each row's own fixed noise (``validation_step``).
 """
 
 import copy
+import math
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
-from skorch.dataset import ValidSplit
+from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import noop
-from torch.utils.data import Subset
 
 from skvae._runtime import as_tensor, limited_torch_threads
 from skvae._skorch_overrides import LeanNeuralNet
@@ -31,58 +34,84 @@ class DivergenceError(ValueError):
 
 
 class RowDataset(torch.utils.data.Dataset):
-    """The training rows, held whole: a float32 tensor or a CSR matrix.
+    """Training rows held whole (a tensor or a CSR matrix), or a subset of them.
 
-    Sparse rows are densified one mini-batch at a time by :class:`BatchIterator`,
-    never whole. Each batch is moved to ``device`` once, here: skorch's
-    ``infer`` and the loss then find it there.
+    Rows are gathered, densified (sparse input), centred by ``offset`` in
+    float64 and cast to float32 one mini-batch at a time by
+    :class:`BatchIterator`, never whole; each batch is moved to ``device``
+    once, here: skorch's ``infer`` and the loss then find it there.
+
+    Parameters
+    ----------
+    X : torch.Tensor or scipy.sparse.csr_matrix of shape (n_rows, n_features)
+        The rows, in data units (NaN marks a missing entry).
+    index : array-like of int, default=None
+        The rows of X this dataset holds (None: all).
+    keys : ndarray of uint64, default=None
+        A noise key per held row (see ``skvae._noise``), for validation.
+    offset : ndarray of shape (n_features,), default=None
+        Subtracted from every row in float64 before the cast to float32.
+    device : str, default='cpu'
     """
 
-    def __init__(self, X, device="cpu"):
+    def __init__(self, X, index=None, keys=None, offset=None, device="cpu"):
         self.X = X
+        self.index = (
+            torch.arange(X.shape[0])
+            if index is None
+            else torch.as_tensor(np.asarray(index), dtype=torch.long)
+        )
+        self.keys = keys
+        self.offset = None if offset is None else torch.as_tensor(offset)
         self.device = device
 
     def __len__(self):
-        return self.X.shape[0]
+        return len(self.index)
 
-    def rows(self, index):
-        """Dense float32 tensor of the rows ``index`` (a 1-D int tensor)."""
+    def rows(self, positions):
+        """Dense float32 tensor of the held rows at ``positions`` (1-D int tensor)."""
+        index = self.index[positions]
         if sp.issparse(self.X):
             rows = torch.from_numpy(self.X[index.numpy()].toarray())
         else:
             rows = self.X[index]
-        return rows.to(self.device)
+        if self.offset is not None:
+            rows = rows.to(torch.float64) - self.offset
+        return rows.to(device=self.device, dtype=torch.float32)
+
+    def row_keys(self, positions):
+        """The noise keys of the held rows at ``positions``, or None."""
+        return None if self.keys is None else self.keys[positions.numpy()]
 
     def __getitem__(self, i):
         return self.rows(torch.as_tensor([i]))[0], torch.empty(0)
 
 
 class BatchIterator:
-    """Whole mini-batches of a :class:`RowDataset`, or of a ``Subset`` of one.
+    """Whole mini-batches of a :class:`RowDataset`.
 
-    Yields ``(X_batch, None)``; shuffles with torch's global generator, which
-    :meth:`VAENet.run` seeds inside ``torch.random.fork_rng``.
+    Yields ``(X_batch, keys_batch)`` (keys None unless the dataset has them);
+    shuffles with ``generator`` (the training run's own, see
+    :meth:`VAENet.run`).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
-        if isinstance(dataset, Subset):
-            self.data = dataset.dataset
-            self.index = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-        else:
-            self.data = dataset
-            self.index = torch.arange(len(dataset))
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+        self.data = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
 
     def __len__(self):
-        return -(-len(self.index) // self.batch_size)
+        return -(-len(self.data) // self.batch_size)
 
     def __iter__(self):
-        index = self.index
+        positions = torch.arange(len(self.data))
         if self.shuffle:
-            index = index[torch.randperm(len(index))]
-        for start in range(0, len(index), self.batch_size):
-            yield self.data.rows(index[start : start + self.batch_size]), None
+            order = torch.randperm(len(positions), generator=self.generator)
+            positions = positions[order]
+        for start in range(0, len(positions), self.batch_size):
+            batch = positions[start : start + self.batch_size]
+            yield self.data.rows(batch), self.data.row_keys(batch)
 
 
 @dataclass(frozen=True)
@@ -92,7 +121,10 @@ class TrainingPlan:
     ``early_stopping``: hold out ``validation_fraction`` of the rows and stop
     when their ELBO has not improved by ``tol`` for ``n_iter_no_change``
     epochs, restoring the best weights; otherwise the same rule on the
-    training loss, keeping the last weights.
+    training loss, keeping the last weights. The held-out ELBO is scored with
+    ``noise``, each row's own fixed draws (``skvae._noise.RowNoise``), so it
+    changes between epochs only as the model does. ``n_importance_samples``
+    > 1 trains on the importance-weighted bound (IWAE).
     """
 
     epochs: int
@@ -106,6 +138,9 @@ class TrainingPlan:
     n_iter_no_change: int = 10
     tol: float = 1e-4
     verbose: int = 0
+    n_importance_samples: int = 1
+    noise: object = None
+    offset: object = None
 
 
 class TrainingOutcome(NamedTuple):
@@ -148,6 +183,10 @@ class VAENet(LeanNeuralNet):
         Minimum KL per latent dimension, nats (Kingma et al. 2016, "Improved
         Variational Inference with Inverse Autoregressive Flow", its free
         bits); 0 disables it.
+    n_importance_samples : int, default=1
+        S > 1 trains on the importance-weighted bound of Burda et al. (2016),
+        eq. 8, with S draws per row and weights
+        ``p(x|z) [p(z) / q(z|x)]^beta_t`` (beta_t = 1: the IWAE bound).
     **kwargs
         Any other ``skorch.NeuralNet`` parameter. Defaults: Adam, no internal
         validation split, and the whole-batch data feed of this module.
@@ -159,18 +198,25 @@ class VAENet(LeanNeuralNet):
     """
 
     def __init__(
-        self, module, criterion=None, *, beta=1.0, kl_warmup=0, free_bits=0.0, **kwargs
+        self,
+        module,
+        criterion=None,
+        *,
+        beta=1.0,
+        kl_warmup=0,
+        free_bits=0.0,
+        n_importance_samples=1,
+        **kwargs,
     ):
         kwargs.setdefault("optimizer", torch.optim.Adam)
-        kwargs.setdefault("iterator_train", BatchIterator)
-        kwargs.setdefault("iterator_train__shuffle", True)
-        kwargs.setdefault("iterator_valid", BatchIterator)
         kwargs.setdefault("dataset", RowDataset)
         kwargs.setdefault("train_split", None)
         super().__init__(module, criterion, **kwargs)
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
+        self.generator_ = None  # the training run's own, set by run()
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -191,16 +237,47 @@ class VAENet(LeanNeuralNet):
         epoch = len(self.history) if self.history is not None else self.kl_warmup
         return self.beta * min(1.0, epoch / self.kl_warmup)
 
+    def get_iterator(self, dataset, training=False):
+        """Whole-batch iterator; training batches shuffled by the run's generator."""
+        return BatchIterator(
+            dataset,
+            self.batch_size,
+            shuffle=training,
+            generator=self.generator_ if training else None,
+        )
+
+    def infer(self, x, **fit_params):
+        """The module's training terms for a batch, with S = n_importance_samples.
+
+        The reparameterization noise comes from the run's own generator.
+        """
+        return self.module_(
+            x, n_samples=self.n_importance_samples, generator=self.generator_
+        )
+
     def get_loss(self, y_pred, y_true=None, X=None, training=False):
-        """The beta-weighted negative ELBO of a batch, from the module's terms."""
-        reconstruction = -y_pred.log_px.mean()
-        kl_per_dim = y_pred.kl_per_dim.mean(dim=0)
+        """The beta-weighted negative ELBO (or IW bound) of a batch.
+
+        Records the batch's reconstruction, KL and plain ELBO (beta = 1).
+        """
+        log_px, kl_per_dim, log_pz_over_qz = y_pred
+        reconstruction = -log_px.mean()
+        kl_per_dim = kl_per_dim.mean(dim=0)
         kl = kl_per_dim.sum()
-        if self.free_bits:
-            kl_objective = kl_per_dim.clamp(min=self.free_bits).sum()
+        if log_pz_over_qz is not None:  # IWAE, Burda et al. (2016), eq. 8
+            log_w = log_px + self.kl_weight() * log_pz_over_qz
+            bound = torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
+            loss = -bound.mean()
         else:
-            kl_objective = kl
-        loss = reconstruction + self.kl_weight() * kl_objective
+            if self.free_bits:
+                kl_objective = kl_per_dim.clamp(min=self.free_bits).sum()
+            else:
+                kl_objective = kl
+            loss = reconstruction + self.kl_weight() * kl_objective
+        return self._record(reconstruction, kl, loss, "train" if training else "valid")
+
+    def _record(self, reconstruction, kl, loss, prefix):
+        """Record a batch's terms in the history; DivergenceError if not finite."""
         recon_value, kl_value, loss_value = torch.stack(
             [reconstruction, kl, loss]
         ).tolist()
@@ -208,11 +285,30 @@ class VAENet(LeanNeuralNet):
             raise DivergenceError(
                 f"the loss became {loss_value} in epoch {len(self.history)}"
             )
-        prefix = "train" if training else "valid"
         self.history.record_batch(f"{prefix}_reconstruction", recon_value)
         self.history.record_batch(f"{prefix}_kl", kl_value)
         self.history.record_batch(f"{prefix}_elbo", -(recon_value + kl_value))
         return loss
+
+    def validation_step(self, batch, **fit_params):
+        """The held-out batch's ELBO with each row's own fixed noise draws.
+
+        Deterministic: the same rows get the same noise every epoch, so the
+        held-out score changes only as the model does.
+        """
+        self._set_training(False)
+        x, keys = batch
+        with torch.no_grad():
+            eps = torch.as_tensor(
+                self.validation_noise_.from_keys(keys),
+                dtype=x.dtype,
+                device=x.device,
+            )
+            terms = self.module_.elbo(x, eps)
+            reconstruction, kl = -terms.log_px.mean(), terms.kl.mean()
+            loss = reconstruction + self.kl_weight() * kl
+            loss = self._record(reconstruction, kl, loss, "valid")
+        return {"loss": loss, "y_pred": terms}
 
     # ------------------------------------------------------------ training
 
@@ -228,11 +324,12 @@ class VAENet(LeanNeuralNet):
         Parameters
         ----------
         X : ndarray or CSR matrix of shape (n_samples, n_features)
-            Training rows (cast to float32; sparse rows densified per batch).
+            Training rows in data units (NaN: missing), centred by
+            ``plan.offset`` and cast to float32 one batch at a time.
         plan : TrainingPlan
         seed : int
-            Seeds torch's generator for the run: shuffling, the
-            reparameterization noise and the validation split.
+            Seeds the validation split and torch's generator for the run
+            (shuffling, the reparameterization noise).
 
         Returns
         -------
@@ -240,8 +337,15 @@ class VAENet(LeanNeuralNet):
         """
         rollback = self._snapshot() if self.initialized_ else None
         epochs_before = len(self.history) if self.initialized_ else 0
-        stopper = self._configure(plan, seed)
-        data = X.astype(np.float32) if sp.issparse(X) else as_tensor(X, np.float32)
+        stopper = self._configure(plan)
+        data = X if sp.issparse(X) else as_tensor(X, X.dtype)
+        train, valid = self._split(data, X, plan, seed)
+        self.train_split = None if valid is None else predefined_split(valid)
+        # The run's own generator shuffles and draws the reparameterization
+        # noise: concurrent fits in threads of one process (Dask worker
+        # threads) must not share torch's global one. The global one is still
+        # seeded, for custom networks' dropout, in a fork of its state.
+        self.generator_ = torch.Generator(device=self.device).manual_seed(seed)
         devices = [torch.device(self.device)] if "cuda" in str(self.device) else []
         try:
             with limited_torch_threads(), torch.random.fork_rng(devices=devices):
@@ -250,11 +354,14 @@ class VAENet(LeanNeuralNet):
                     self.initialize_callbacks()
                 else:
                     self.initialize()
-                self.partial_fit(RowDataset(data, device=self.device))
+                self.partial_fit(train)
         except BaseException:
             if rollback is not None:
                 self._restore(rollback)
             raise
+        finally:
+            self.train_split = None  # it holds the data: never pickled with the net
+            self.generator_ = None
         self._drop_unfinished_epoch()
         return TrainingOutcome(
             stopped=stopper.misses_ >= stopper.patience,
@@ -262,7 +369,27 @@ class VAENet(LeanNeuralNet):
             best_validation_score=self._best_validation_score(plan),
         )
 
-    def _configure(self, plan, seed):
+    def _split(self, data, X, plan, seed):
+        """Training and validation RowDatasets (no validation without early stopping).
+
+        The validation rows get their noise keys here, once per run.
+        """
+        dataset = partial(RowDataset, data, offset=plan.offset, device=self.device)
+        if not plan.early_stopping:
+            return dataset(), None
+        train_index, valid_index = train_test_split(
+            np.arange(X.shape[0]), test_size=plan.validation_fraction, random_state=seed
+        )
+        valid_rows = X[np.sort(valid_index)]
+        if sp.issparse(valid_rows):
+            valid_rows = valid_rows.toarray()
+        self.validation_noise_ = plan.noise
+        keys = plan.noise.keys(valid_rows)
+        return dataset(index=train_index), dataset(
+            index=np.sort(valid_index), keys=keys
+        )
+
+    def _configure(self, plan):
         """Set the run's parameters and callbacks; return the stopping rule."""
         early = plan.early_stopping
         self.set_params(
@@ -272,10 +399,8 @@ class VAENet(LeanNeuralNet):
             beta=plan.beta,
             kl_warmup=plan.kl_warmup,
             free_bits=plan.free_bits,
+            n_importance_samples=plan.n_importance_samples,
             verbose=int(plan.verbose >= 2),
-        )
-        self.train_split = (
-            ValidSplit(plan.validation_fraction, random_state=seed) if early else None
         )
         stopper = WarmupEarlyStopping(
             monitor="valid_elbo" if early else "train_loss",

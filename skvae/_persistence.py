@@ -11,15 +11,20 @@ Format versions:
 - 1 (skvae 0.1): tagged ``"format": "skvae.weights/1"``; read with its
   buffers renamed (the encoder's ``x_loc``/``x_scale`` became
   ``input_loc``/``input_scale``).
-- 2 (skvae 0.2): tagged ``"format": "skvae.weights"`` and ``"version": 2``.
+- 2 (skvae 0.2): tagged ``"format": "skvae.weights"`` and ``"version": 2``;
+  adds the data statistics the model was built on, the scoring noise's seed
+  and the missing-value buffers.
 """
 
+import hashlib
 import warnings
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+
+from skvae._factory import DataStatistics
 
 FORMAT = "skvae.weights"
 VERSION = 2
@@ -137,7 +142,13 @@ def save(vae, path):
             ),
         },
         "history": vae.net_.history_rows(),
-        "elbo_eps": torch.as_tensor(vae._elbo_eps),
+        "data": {
+            "noise_seed": int(vae._noise_seed),
+            "mean": torch.as_tensor(vae._x_mean),
+            "scale": torch.as_tensor(vae._x_scale),
+            "offset": None if vae._x_offset is None else torch.as_tensor(vae._x_offset),
+            "has_missing": bool(vae._has_missing),
+        },
         "rng_state": [
             torch.as_tensor(keys.astype(np.int64)),
             int(pos),
@@ -177,8 +188,15 @@ def load(cls, path, **params):
     vae = cls(**{**saved, **params})
     vae._validate_params()
     n_features = state["n_features_in"]
+    data = state["data"]
+    vae._noise_seed = data["noise_seed"]
+    vae._x_mean, vae._x_scale = data["mean"].numpy(), data["scale"].numpy()
+    vae._x_offset = None if data["offset"] is None else data["offset"].numpy()
+    vae._has_missing = data["has_missing"]
     # The networks' shapes; their data statistics are buffers, overwritten below.
-    net = vae._new_net(np.zeros((2, n_features), dtype=np.float32), seed=0)
+    stats = DataStatistics(vae._x_mean, vae._x_scale**2, vae._x_scale, vae._has_missing)
+    X_head = np.zeros((2, n_features), dtype=np.float32)
+    net = vae._new_net(X_head, stats, seed=0)
     net.initialize()
     net.module_.load_state_dict(state["module_state"])
     net.load_history(state["history"])  # per epoch: warm starts keep counting
@@ -189,7 +207,6 @@ def load(cls, path, **params):
     vae._n_features_out = vae.n_components
     for name, value in state["fitted"].items():
         setattr(vae, f"{name}_", value)
-    vae._elbo_eps = state["elbo_eps"].numpy()
     vae._rng = _restore_rng(state["rng_state"])
     return vae
 
@@ -229,8 +246,22 @@ def _upgrade_v1(state):
         "validation_scores": state.pop("validation_scores"),
         "best_validation_score": state.pop("best_validation_score"),
     }
-    state["module_state"] = {
-        RENAMED_V1.get(k, k): v for k, v in state["module_state"].items()
+    module_state = {RENAMED_V1.get(k, k): v for k, v in state["module_state"].items()}
+    n_features = state["n_features_in"]
+    mean = module_state.get("encoder.input_loc", torch.zeros(n_features))
+    scale = module_state.get("encoder.input_scale", torch.ones(n_features))
+    module_state["fill_value"] = mean.clone()
+    state["module_state"] = module_state
+    # 0.1 scored with 16 noise vectors shared by all rows; 0.2 derives each
+    # row's from a seed, here taken from those vectors' bytes.
+    eps = state.pop("elbo_eps").numpy().tobytes()
+    digest = hashlib.sha256(eps).digest()
+    state["data"] = {
+        "noise_seed": int.from_bytes(digest[:8], "little") % 2**62,
+        "mean": mean.to(torch.float64),
+        "scale": scale.to(torch.float64),
+        "offset": None,
+        "has_missing": False,
     }
     state["version"] = 1
     return state

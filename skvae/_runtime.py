@@ -3,6 +3,7 @@
 import contextlib
 import os
 import sys
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,19 +70,41 @@ def _in_dask_worker():
     return True
 
 
+class _ThreadScope:
+    """Who limits torch's threads now: the first scope in saves the caller's
+    setting, the last one out puts it back (scopes overlap in threads)."""
+
+    lock = threading.Lock()
+    active = 0
+    saved = None
+
+
 @contextlib.contextmanager
 def limited_torch_threads():
-    """Scope torch's intra-op threads to :func:`worker_thread_limit`, then restore."""
+    """Scope torch's intra-op threads to :func:`worker_thread_limit`, then restore.
+
+    Safe in concurrent threads (Dask worker threads share one process and one
+    torch setting): the limit holds until the last overlapping scope ends, so
+    no fit sees the count change under it.
+    """
     limit = worker_thread_limit()
-    before = torch.get_num_threads()
-    if limit is None or limit >= before:
+    if limit is None:
         yield
         return
-    torch.set_num_threads(limit)
+    with _ThreadScope.lock:
+        if _ThreadScope.active == 0:
+            _ThreadScope.saved = torch.get_num_threads()
+        _ThreadScope.active += 1
+        if torch.get_num_threads() > limit:
+            torch.set_num_threads(limit)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _ThreadScope.lock:
+            _ThreadScope.active -= 1
+            if _ThreadScope.active == 0:
+                if torch.get_num_threads() != _ThreadScope.saved:
+                    torch.set_num_threads(_ThreadScope.saved)
 
 
 def torch_dtype(dtype):
@@ -106,16 +129,18 @@ def as_tensor(array, dtype, device="cpu"):
     return torch.from_numpy(array).to(device)
 
 
-def map_rows(X, fn, width, device="cpu"):
+def map_rows(X, fn, width, device="cpu", offset=None):
     """Apply ``fn`` to batches of rows of X (dense or CSR) and stack the results.
 
-    ``fn`` takes a tensor of rows in X's dtype on ``device`` and returns a
-    tensor or a tuple of tensors (then so does this), one value per row or one
-    row per row. ``width`` is the number of values per row ``fn`` handles at
-    once; each batch holds at most ``INFERENCE_BATCH_ELEMENTS`` of them, and of
-    the densified input values (a sparse batch is as wide as X), so peak memory
-    stays near input plus output size. Runs without gradients, in worker
-    threads' limits (:func:`limited_torch_threads`).
+    ``fn(x, rows)`` takes the batch as a tensor in X's dtype on ``device``,
+    centred by ``offset`` (subtracted in float64), and as the dense numpy rows
+    (data units); it returns a tensor or a tuple of tensors (then so does
+    this), one value or one row per row. ``width`` is the number of values
+    per row ``fn`` handles at once; each batch holds at most
+    ``INFERENCE_BATCH_ELEMENTS`` of them, and of the densified input values
+    (a sparse batch is as wide as X), so peak memory stays near input plus
+    output size. Runs without gradients, in worker threads' limits
+    (:func:`limited_torch_threads`).
     """
     dtype = np.dtype(X.dtype)
     width = max(1, width, X.shape[1])
@@ -123,10 +148,11 @@ def map_rows(X, fn, width, device="cpu"):
     out = []
     with torch.no_grad(), limited_torch_threads():
         for start in range(0, X.shape[0], step):
-            batch = X[start : start + step]
-            if sp.issparse(batch):
-                batch = batch.toarray()
-            result = fn(as_tensor(batch, dtype, device))
+            rows = X[start : start + step]
+            if sp.issparse(rows):
+                rows = rows.toarray()
+            x = rows if offset is None else (rows - offset).astype(dtype)
+            result = fn(as_tensor(x, dtype, device), rows)
             if isinstance(result, torch.Tensor):
                 result = (result,)
             out.append([r.cpu().numpy() for r in result])

@@ -15,9 +15,6 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from skvae._base import N_ELBO_SAMPLES, BaseVAE
 from skvae._modules import ACTIVATIONS
 from skvae._persistence import WeightsFileMixin
-from skvae._runtime import (
-    module_dtype,
-)
 from skvae._validation import (
     Interval,
     StrOptions,
@@ -120,6 +117,13 @@ class VAETransformer(
         Minimum KL, in nats, that each latent dimension is charged in the
         training loss (Kingma et al. 2016), against posterior collapse.
 
+    n_importance_samples : int, default=1
+        Draws of z per row in training. 1 trains on the ELBO; K > 1 on the
+        importance-weighted bound of Burda et al. (2016), eq. 8 (IWAE; with
+        missing values, MIWAE: Mattei & Frellsen 2019), which is tighter and
+        costs about K times more per step. With ``beta`` != 1 the weights are
+        ``p(x|z) [p(z) / q(z|x)]^beta``. Not with ``free_bits``.
+
     warm_start : bool, default=False
         If True, :meth:`fit` continues from the weights of the previous fit
         for up to ``max_iter`` more epochs (``n_iter_`` and ``loss_curve_``
@@ -209,9 +213,24 @@ class VAETransformer(
 
     It is a lower bound on log p(x). The training loss of a minibatch is the
     mean over its rows of ``-E_q[log p(x|z)] + beta * KL`` with one sample of
-    z per row. Computation is in float32 during training; inference runs in
-    the dtype of its input (float64 input gives float64 results, exactly
-    independent of the other rows in the call).
+    z per row. Computation is in float32 during training, on data centred in
+    float64 first (location-family likelihoods), so a large constant offset
+    costs no precision; inference runs in the dtype of its input (float64
+    input gives float64 results, exactly independent of the other rows in the
+    call).
+
+    Scores are Monte Carlo estimates with common random numbers per row: a
+    row's draws are a scrambled Sobol' point set (Owen 1997) shifted modulo 1
+    by a uniform vector (Cranley & Patterson 1976) from a SplitMix64 hash of
+    the row's values (rounded to 1/1024 of each feature's scale) and the
+    model's seed, mapped through the normal quantile function. The same draws
+    score the held-out rows of early stopping in every epoch.
+
+    Missing values (NaN) are allowed in X everywhere: the likelihood counts
+    the observed entries only, the encoder sees the others at the training
+    mean (and, when the training data had any, the missingness mask as extra
+    inputs), and a row with nothing observed gets the prior (MIWAE: Mattei &
+    Frellsen 2019).
 
     References
     ----------
@@ -260,6 +279,7 @@ class VAETransformer(
         "tol": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "encoder": [None, callable],
         "encoder_kwargs": [None, dict],
@@ -287,6 +307,7 @@ class VAETransformer(
         tol=1e-4,
         kl_warmup=0,
         free_bits=0.0,
+        n_importance_samples=1,
         warm_start=False,
         encoder=None,
         encoder_kwargs=None,
@@ -310,6 +331,7 @@ class VAETransformer(
         self.tol = tol
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
         self.warm_start = warm_start
         self.encoder = encoder
         self.encoder_kwargs = encoder_kwargs
@@ -420,7 +442,7 @@ class VAETransformer(
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
         module = self._inference_module(X.dtype)
-        return self._map_rows(X, lambda x: module.encode(x)[0], 1)
+        return self._map_rows(X, lambda x, _: module.encode(x)[0], 1)
 
     def inverse_transform(self, X):
         """Decode latent codes into the decoder's mean E[x|z].
@@ -446,9 +468,13 @@ class VAETransformer(
         check_is_fitted(self)
         Z = self._validate_codes(X)
         module = self._inference_module(Z.dtype)
-        return self._map_rows(
-            Z, lambda z: module.likelihood.mean(module.decode(z)), self.n_features_in_
+        X_model = self._map_rows(
+            Z,
+            lambda z, _: module.likelihood.mean(module.decode(z)),
+            self.n_features_in_,
+            centred=False,
         )
+        return self._uncentred(X_model, Z.dtype)
 
     def sample(self, n_samples=1, random_state=None, *, decoder_noise=False):
         """Generate rows: z from the prior N(0, I), then through the decoder.
@@ -486,21 +512,27 @@ class VAETransformer(
         module = self._inference_module(Z.dtype)
         generator = torch.Generator(device=self.net_.device)
         generator.manual_seed(draw_seed(rng))
-        return self._map_rows(
+        X_model = self._map_rows(
             Z,
-            lambda z: module.likelihood.sample(module.decode(z), generator),
+            lambda z, _: module.likelihood.sample(module.decode(z), generator),
             self.n_features_in_,
+            centred=False,
         )
+        return self._uncentred(X_model, Z.dtype)
 
     def score_samples(self, X):
         """ELBO of each row, a lower bound on log p(x), in nats.
 
         ``ELBO(x) = E_q[log p_theta(x|z)] - KL(q_phi(z|x) || p(z))`` (AEVB eq.
         10), whatever ``beta`` the model was trained with. The expectation is a
-        Monte Carlo average over 16 fixed noise vectors drawn at fit from
-        ``random_state`` and shared by all rows, so the result is deterministic
-        and independent of the other rows in the call; the KL is in closed
-        form (appendix B). See :meth:`score_samples_iw` for a tighter bound.
+        Monte Carlo average over 16 draws of z per row; the KL is in closed
+        form (appendix B). Each row's draws are its own, derived from the
+        row's values and the model's seed (randomized quasi-Monte Carlo, see
+        the class Notes), so the result is deterministic, independent of the other rows
+        in the call, and the Monte Carlo error of ``score`` shrinks as
+        1/sqrt(n_samples). Missing entries (NaN) are left out: the ELBO of the
+        observed entries, a bound on log p(x_obs). See
+        :meth:`score_samples_iw` for a tighter bound.
 
         Parameters
         ----------
@@ -562,14 +594,14 @@ class VAETransformer(
         check_is_fitted(self)
         X = self._validate_scored(X)
         module = self._inference_module(X.dtype)
-        eps = torch.as_tensor(
-            self._elbo_eps[:, None, :],
-            dtype=module_dtype(module),
-            device=self.net_.device,
-        )
-        return self._map_rows(
-            X, lambda x: module.elbo(x, eps), N_ELBO_SAMPLES * self.n_features_in_
-        )
+        noise = self._row_noise(N_ELBO_SAMPLES)
+
+        def terms(x, rows):
+            eps = torch.as_tensor(noise(rows), dtype=x.dtype, device=x.device)
+            return module.elbo(x, eps)
+
+        width = N_ELBO_SAMPLES * (self.n_features_in_ + self.n_components)
+        return self._map_rows(X, terms, width)
 
     def score(self, X, y=None):
         """Mean ELBO of the rows of X, in nats per sample (higher is better).
@@ -604,7 +636,8 @@ class VAETransformer(
         KL, so it differs from :meth:`score_samples`); the estimate is a lower
         bound in expectation that tightens as K grows. It is the number to
         compare with :meth:`sklearn.decomposition.FactorAnalysis.score_samples`
-        or published log-likelihoods. The K noise vectors are shared by all rows.
+        or published log-likelihoods. Each row's K draws are its own, derived
+        from its values and ``random_state``, as in :meth:`score_samples`.
 
         Parameters
         ----------
@@ -615,7 +648,7 @@ class VAETransformer(
             K. Cost grows linearly with it.
 
         random_state : int, RandomState instance or None, default=0
-            Seeds the K noise vectors.
+            Seeds the draws (with each row's values).
 
         Returns
         -------
@@ -632,18 +665,18 @@ class VAETransformer(
         check_positive_int(n_importance_samples, "n_importance_samples")
         X = self._validate_scored(X)
         module = self._inference_module(X.dtype)
-        eps = check_random_state(random_state).standard_normal(
-            (n_importance_samples, 1, self.n_components)
-        )
-        eps = torch.as_tensor(eps, dtype=module_dtype(module), device=self.net_.device)
-        return self._map_rows(
-            X,
-            lambda x: module.iw_log_likelihood(x, eps),
-            n_importance_samples * self.n_features_in_,
-        )
+        noise = self._row_noise(n_importance_samples, seed=draw_seed(random_state))
+
+        def log_likelihood(x, rows):
+            eps = torch.as_tensor(noise(rows), dtype=x.dtype, device=x.device)
+            return module.iw_log_likelihood(x, eps)
+
+        width = n_importance_samples * (self.n_features_in_ + self.n_components)
+        return self._map_rows(X, log_likelihood, width)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
         return tags

@@ -52,13 +52,14 @@ def _interval(support):
 def check_support(X, likelihood, *, name, method):
     """Raise ``ValueError`` unless every value of X is in the likelihood's support.
 
-    X is dense or sparse and is not modified. ``name`` is how the user named
-    the likelihood, for the message.
+    X is dense or sparse and is not modified; NaN (missing) is not checked.
+    ``name`` is how the user named the likelihood, for the message.
     """
     support = likelihood.support
     if isinstance(support, constraints._Real):
         return
     values = _values(X)
+    values = values[~np.isnan(values)] if np.isnan(values).any() else values
     if not values.size:
         return
     bounds = _interval(support)

@@ -91,9 +91,11 @@ def test_weights_files_of_skvae_0_1_still_load(likelihood):
         expected[f"{likelihood}_G"],
         rtol=1e-6,
     )
-    np.testing.assert_allclose(
-        vae.score_samples(X), expected[f"{likelihood}_S"], rtol=1e-6
-    )
+    # 0.2 draws each row's own scoring noise (0.1 shared 16 draws by all
+    # rows): the same ELBO up to Monte Carlo error.
+    scores = vae.score_samples(X)
+    assert abs(scores.mean() - expected[f"{likelihood}_S"].mean()) < 0.1
+    np.testing.assert_allclose(scores, expected[f"{likelihood}_S"], atol=1.0)
 
 
 def test_weights_file_of_a_newer_format_is_refused(X_gauss, tmp_path):
@@ -135,9 +137,9 @@ def test_estimator_methods_only_batch_and_convert_the_models_numbers(X_gauss):
     np.testing.assert_array_equal(vae.score_samples(X_gauss), log_px - kl)
     assert np.all(kl >= 0)
     module = vae.net_.module_for_inference(torch.float64)
-    eps = torch.as_tensor(vae._elbo_eps[:, None, :])
-    with torch.no_grad():
-        terms = module.elbo(torch.as_tensor(X_gauss), eps)
+    eps = torch.as_tensor(vae._row_noise(16)(X_gauss))
+    with torch.no_grad():  # the model sees the data centred in float64
+        terms = module.elbo(torch.as_tensor(X_gauss - vae._x_offset), eps)
     np.testing.assert_allclose(log_px, terms.log_px.numpy(), rtol=1e-12)
 
 

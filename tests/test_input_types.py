@@ -157,11 +157,11 @@ def test_batched_inference_equals_unbatched(monkeypatch, X_gauss, sparse):
     batch_sizes = []
     map_rows = vae._map_rows
 
-    def spy(X, fn, width):
+    def spy(X, fn, width, **kwargs):
         budget = skvae._runtime.INFERENCE_BATCH_ELEMENTS
         step = max(1, budget // max(1, width, X.shape[1]))
         batch_sizes.append(min(step, X.shape[0]))
-        return map_rows(X, fn, width)
+        return map_rows(X, fn, width, **kwargs)
 
     monkeypatch.setattr(skvae._runtime, "INFERENCE_BATCH_ELEMENTS", 20)
     monkeypatch.setattr(vae, "_map_rows", spy)

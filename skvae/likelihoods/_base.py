@@ -52,6 +52,11 @@ class Likelihood(nn.Module):
     #: Values x may take, as a :mod:`torch.distributions.constraints` object.
     support = constraints.real
 
+    #: True when the family is closed under translation of x (a location
+    #: family: p(x + c | location + c) = p(x | location)), so the estimator may
+    #: centre the data in float64 before the cast to float32.
+    location_family = False
+
     def n_outputs(self, n_features):
         """Width of the decoder's output for ``n_features`` columns (default: same)."""
         return n_features

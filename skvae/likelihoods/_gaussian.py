@@ -25,28 +25,40 @@ class Gaussian(Likelihood):
     Kingma & Welling (2013), appendix C.2, with a homoscedastic variance: the
     decoder gives the mean; each feature has one learned variance (as
     ``FactorAnalysis.noise_variance_``), started at the feature's training
-    variance and bounded below by ``min_variance_ratio`` times it, so that the
-    likelihood stays bounded (a variance collapsing to 0 would make it
-    infinite): ``log sigma^2 = log(ratio * var) + softplus(raw)``.
+    variance ``var_j`` and bounded below, so that the likelihood stays bounded
+    (a variance collapsing to 0 would make it infinite)::
+
+        floor_j = min_variance_ratio * max(var_j, mean_k var_k)
+        log sigma_j^2 = log(floor_j) + softplus(raw_j)
+
+    The floor is relative to the mean variance of the features as well as to
+    the feature's own, so a feature that is (nearly) constant in the training
+    rows cannot make a held-out row cost thousands of nats. Features of very
+    different scales should be standardized first (``StandardScaler``): a
+    feature whose variance is a small fraction of the mean cannot be modelled
+    below ``min_variance_ratio`` times the mean.
 
     Parameters
     ----------
     min_variance_ratio : float, default=1e-3
-        Floor of each variance, as a fraction of its starting value.
+        The floor, as a fraction of ``max(var_j, mean variance)``.
     """
+
+    location_family = True
 
     def __init__(self, min_variance_ratio=1e-3):
         super().__init__()
         self.min_variance_ratio = min_variance_ratio
 
     def initialize(self, x_mean, x_var):
-        """Variances start at ``x_var``; the decoder's output at (mean, std)."""
-        ratio = self.min_variance_ratio
-        floor = torch.log(ratio * x_var.to(torch.float32))
-        self.register_buffer("x_logvar_floor", floor)
-        # softplus(raw) = log(1 / ratio)  <=>  x_logvar starts at log(x_var)
-        start = math.log(math.expm1(-math.log(ratio)))
-        self.x_logvar_raw = nn.Parameter(torch.full_like(floor, start))
+        """Variances start at ``x_var`` (at least twice their floor); the
+        decoder's output at (mean, std)."""
+        var = x_var.to(torch.float32)
+        floor = self.min_variance_ratio * torch.maximum(var, var.mean())
+        start = torch.maximum(var, 2 * floor)
+        self.register_buffer("x_logvar_floor", torch.log(floor))
+        # softplus(raw) = log(start / floor)  <=>  x_logvar starts at log(start)
+        self.x_logvar_raw = nn.Parameter(_softplus_inverse(torch.log(start / floor)))
         return x_mean, x_var.sqrt()
 
     def x_logvar(self):
@@ -71,3 +83,8 @@ class Gaussian(Likelihood):
 
     def extra_repr(self):
         return f"min_variance_ratio={self.min_variance_ratio}"
+
+
+def _softplus_inverse(y):
+    """x with softplus(x) = y, for y > 0 (stable for large y)."""
+    return y + torch.log(-torch.expm1(-y))

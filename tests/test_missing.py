@@ -1,0 +1,117 @@
+"""Missing values (issue 10): NaN marks a missing entry everywhere in
+VAETransformer; the ELBO counts the observed entries only; the encoder sees
+the others at the training mean plus the missingness mask; a row with nothing
+observed gets the prior; inf is still an error."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from shared import fast
+
+from skvae import VAETransformer
+from skvae.likelihoods import Gaussian
+
+FAST = fast(n_components=2, max_iter=5)
+
+
+@pytest.fixture
+def X_holes(X_gauss):
+    """X_gauss with a fifth of its entries missing, one row entirely."""
+    X = X_gauss.copy()
+    X[np.random.RandomState(1).rand(*X.shape) < 0.2] = np.nan
+    X[7] = np.nan
+    return X
+
+
+def test_fit_transform_score_with_missing_values(X_holes):
+    X_copy = X_holes.copy()
+    vae = VAETransformer(**FAST).fit(X_holes)
+    Z = vae.transform(X_holes)
+    scores = vae.score_samples(X_holes)
+    iw = vae.score_samples_iw(X_holes, n_importance_samples=20)
+    np.testing.assert_array_equal(X_holes, X_copy)  # nothing modified in place
+    assert np.all(np.isfinite(Z)) and np.all(np.isfinite(scores))
+    assert np.all(np.isfinite(iw)) and np.all(np.isfinite(vae.loss_curve_))
+    # Nothing observed: the prior N(0, I), whose ELBO (of no data) is 0.
+    np.testing.assert_array_equal(Z[7], 0.0)
+    assert scores[7] == 0.0 and iw[7] == pytest.approx(0.0, abs=1e-12)
+    assert vae.__sklearn_tags__().input_tags.allow_nan
+
+
+def test_training_statistics_ignore_missing_values(X_holes):
+    vae = VAETransformer(**FAST).fit(X_holes)
+    np.testing.assert_allclose(vae._x_mean, np.nanmean(X_holes, axis=0))
+    encoder = vae.net_.module_.encoder
+    # The missingness mask is the encoder's second half of inputs.
+    assert encoder.mask_inputs
+    assert encoder.body[0].in_features == 2 * X_holes.shape[1]
+    whole = VAETransformer(**FAST).fit(np.nan_to_num(X_holes))
+    assert not whole.net_.module_.encoder.mask_inputs
+    # A model fitted on whole rows still takes rows with holes.
+    assert np.all(np.isfinite(whole.transform(X_holes)))
+
+
+def test_missing_entries_do_not_count_in_the_likelihood():
+    lik = Gaussian()
+    lik.initialize(torch.zeros(4), torch.ones(4))
+    x, loc = torch.randn(3, 4), torch.randn(3, 4)
+    observed = torch.tensor([[1, 1, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1]], dtype=bool)
+    got = lik.log_prob(x, loc, observed)
+    for i in range(3):
+        keep = observed[i]
+        expected = torch.distributions.Normal(loc[i, keep], 1.0).log_prob(x[i, keep])
+        torch.testing.assert_close(got[i], expected.sum())
+
+
+def test_score_of_a_row_does_not_depend_on_its_missing_values(X_holes):
+    vae = VAETransformer(**FAST).fit(X_holes)
+    row = X_holes[:1].copy()
+    row[0, 0] = np.nan
+    other = row.copy()
+    # Missing is missing, whatever the other rows hold.
+    np.testing.assert_array_equal(
+        vae.score_samples(row), vae.score_samples(np.vstack([row, other]))[:1]
+    )
+
+
+@pytest.mark.parametrize("kind", ["sparse", "pandas", "polars"])
+def test_every_input_type_marks_missing_values(X_holes, kind):
+    dense = VAETransformer(**FAST).fit(X_holes)
+    if kind == "sparse":
+        X = sp.csr_matrix(X_holes)  # NaN entries are stored explicitly
+        assert np.isnan(X.data).any()
+    elif kind == "pandas":
+        pd = pytest.importorskip("pandas")
+        X = pd.DataFrame(X_holes).astype("Float64")  # NaN -> pd.NA
+        assert X.isna().to_numpy().sum() == np.isnan(X_holes).sum()
+    else:
+        pl = pytest.importorskip("polars")
+        X = pl.DataFrame(X_holes).fill_nan(None)  # NaN -> null
+        assert X.null_count().sum_horizontal().item() == np.isnan(X_holes).sum()
+    vae = VAETransformer(**FAST).fit(X)
+    np.testing.assert_allclose(vae.transform(X), dense.transform(X_holes), rtol=1e-5)
+    np.testing.assert_allclose(
+        vae.score_samples(X), dense.score_samples(X_holes), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_importance_weighted_training(X_holes):
+    vae = VAETransformer(**fast(max_iter=30, n_importance_samples=5)).fit(X_holes)
+    assert vae.loss_curve_[-1] < vae.loss_curve_[0]
+    # The loss is the IW bound's; the history also keeps the plain ELBO's terms.
+    assert {"train_elbo", "train_kl", "train_reconstruction"} <= set(
+        vae.net_.history[-1]
+    )
+    assert np.all(np.isfinite(vae.score_samples(X_holes)))
+    with pytest.raises(ValueError, match="free_bits applies to the ELBO"):
+        VAETransformer(**fast(n_importance_samples=5, free_bits=0.5)).fit(X_holes)
+
+
+def test_entirely_missing_column_is_allowed(X_gauss):
+    X = X_gauss.copy()
+    X[:, 2] = np.nan
+    vae = VAETransformer(**FAST).fit(X)
+    assert np.all(np.isfinite(vae.transform(X)))
+    assert np.all(np.isfinite(vae.score_samples(X)))
+    assert np.all(np.isfinite(vae.inverse_transform(vae.transform(X))))
