@@ -9,38 +9,48 @@ and both are scored with the same code (``bare_vae.elbo`` and
 ``bare_vae.iw_log_likelihood``) on the test set.
 
     python benchmarks/bench_fmnist_seeds.py [--seeds 3] [--epochs 15]
+    python benchmarks/bench_fmnist_seeds.py --quick      # smoke run, seconds
 
-Writes benchmarks/RESULTS_fmnist_seeds.md.
+Writes ``results/fmnist_seeds.json``, then ``report.py`` writes
+``RESULTS_fmnist_seeds.md`` from it.
 """
 
 import argparse
-import time
 import warnings
-from pathlib import Path
 
 import bare_vae
 import numpy as np
 import torch
-from run import fixed_epochs, fmnist_binary
+from _common import (
+    Measurement,
+    add_common_args,
+    apply_quick,
+    fixed_epochs,
+    fmnist_binary,
+    log,
+    out_dir_of,
+    write_reports,
+)
 from sklearn.exceptions import ConvergenceWarning
 
 PARAMS = {"n_components": 20, "likelihood": "bernoulli", "batch_size": 128}
+QUICK = {
+    "seeds": 2,
+    "epochs": 1,
+    "iw_rows": 100,
+    "iw_k": 10,
+    "n_train": 2000,
+    "n_test": 500,
+}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--iw-rows", type=int, default=2000)
-    parser.add_argument("--iw-k", type=int, default=100)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    warnings.simplefilter("ignore", ConvergenceWarning)  # fixed epochs on purpose
-    Xtr, _, Xte, _ = fmnist_binary()
-    rows = {"skvae": [], "bare": []}
-    start = time.perf_counter()
-    for s in range(args.seeds):
+def measure(args):
+    Xtr, _, Xte, _ = fmnist_binary(args.n_train, args.n_test)
+    seeds = {"skvae": list(range(args.seeds)), "bare": []}
+    elbo, iw = {"skvae": [], "bare": []}, {"skvae": [], "bare": []}
+    for s in seeds["skvae"]:
         est = fixed_epochs(max_iter=args.epochs, random_state=s, **PARAMS).fit(Xtr)
+        seeds["bare"].append(100 + s)
         module_bare, seed = bare_vae.reference_model(
             fixed_epochs(max_iter=args.epochs, random_state=100 + s, **PARAMS), Xtr
         )
@@ -48,55 +58,61 @@ def main():
             module_bare, Xtr, epochs=args.epochs, batch_size=128, lr=1e-3, seed=seed
         )
         for name, module in (("skvae", est.net_.module_), ("bare", module_bare)):
-            elbo = float(bare_vae.elbo(module, Xte).mean())
-            iw = float(
+            e = float(bare_vae.elbo(module, Xte).mean())
+            w = float(
                 bare_vae.iw_log_likelihood(
                     module, Xte[: args.iw_rows], n_samples=args.iw_k
                 ).mean()
             )
-            rows[name].append((elbo, iw))
-            print(f"seed {s} {name:5s}: test ELBO {elbo:.2f}, IW {iw:.2f}", flush=True)
-    minutes = (time.perf_counter() - start) / 60
-    lines = [
-        "# Binarized Fashion-MNIST: skvae vs the bare loop over seeds",
-        "",
-        f"`python benchmarks/bench_fmnist_seeds.py --seeds {args.seeds} --epochs "
-        f"{args.epochs}` ({minutes:.1f} min, 1 torch thread). 60,000 training and "
-        "10,000 test images, pixels > 0.5, `VAETransformer(n_components=20, "
-        f"likelihood='bernoulli', batch_size=128, max_iter={args.epochs})` "
-        "(default networks, lr 1e-3) with seeds "
-        f"0-{args.seeds - 1}; the bare loop (`bare_vae.py`) on the same networks "
-        f"from independent initializations (seeds 100-{99 + args.seeds}). Both "
-        "scored by the same code: test ELBO (16 draws) on all 10,000 test images, "
-        f"importance-weighted log-likelihood (K={args.iw_k}) on the first "
-        f"{args.iw_rows}. Nats per image.",
-        "",
-        "| model | test ELBO per seed | mean | sd | IW per seed | mean | sd |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, values in rows.items():
-        e, w = np.array(values).T
-        lines.append(
-            f"| {name} | {', '.join(f'{v:.2f}' for v in e)} | {e.mean():.2f} | "
-            f"{e.std(ddof=1) if len(e) > 1 else 0:.2f} | "
-            f"{', '.join(f'{v:.2f}' for v in w)} | {w.mean():.2f} | "
-            f"{w.std(ddof=1) if len(w) > 1 else 0:.2f} |"
-        )
-    diff_e = np.mean([v[0] for v in rows["skvae"]]) - np.mean(
-        [v[0] for v in rows["bare"]]
-    )
-    diff_w = np.mean([v[1] for v in rows["skvae"]]) - np.mean(
-        [v[1] for v in rows["bare"]]
-    )
-    lines += [
-        "",
-        f"skvae minus bare, means: ELBO {diff_e:+.2f} nats, IW {diff_w:+.2f} nats "
-        "(target: within 0.5).",
-        "",
-    ]
-    out = Path(__file__).with_name("RESULTS_fmnist_seeds.md")
-    out.write_text("\n".join(lines))
-    print("\n".join(lines))
+            elbo[name].append(e)
+            iw[name].append(w)
+            log(f"seed {s} {name:5s}: test ELBO {e:.2f}, IW {w:.2f}")
+
+    def sd(v):
+        return float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+
+    summary = {
+        name: {
+            "elbo_mean": float(np.mean(elbo[name])),
+            "elbo_sd": sd(elbo[name]),
+            "iw_mean": float(np.mean(iw[name])),
+            "iw_sd": sd(iw[name]),
+        }
+        for name in ("skvae", "bare")
+    }
+    summary["diff_elbo"] = summary["skvae"]["elbo_mean"] - summary["bare"]["elbo_mean"]
+    summary["diff_iw"] = summary["skvae"]["iw_mean"] - summary["bare"]["iw_mean"]
+    return {
+        "n_train": len(Xtr),
+        "n_test": len(Xte),
+        "epochs": args.epochs,
+        "iw_rows": min(args.iw_rows, len(Xte)),
+        "iw_k": args.iw_k,
+        "seeds": seeds,
+        "test_elbo": elbo,
+        "test_iw": iw,
+        "summary": summary,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--iw-rows", type=int, default=2000)
+    parser.add_argument("--iw-k", type=int, default=100)
+    parser.add_argument("--n-train", type=int, default=None, help="default: 60,000")
+    parser.add_argument("--n-test", type=int, default=None, help="default: 10,000")
+    add_common_args(parser)
+    args = apply_quick(parser.parse_args(argv), parser, QUICK)
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore", ConvergenceWarning)  # fixed epochs on purpose
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "note")}
+    with Measurement(
+        "fmnist_seeds", out_dir=out_dir_of(args), config=config, notes=args.note
+    ) as m:
+        m.results.update(measure(args))
+    write_reports(args)
 
 
 if __name__ == "__main__":

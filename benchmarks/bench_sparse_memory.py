@@ -17,7 +17,13 @@ Each phase runs in a fresh subprocess and reports
 Usage::
 
     python benchmarks/bench_sparse_memory.py            # the issue's size
-    python benchmarks/bench_sparse_memory.py --rows 20000 --features 2000
+    python benchmarks/bench_sparse_memory.py --rows 50000
+    python benchmarks/bench_sparse_memory.py --quick    # 20,000 x 2,000, seconds
+
+Stores the run in ``results/sparse_memory.json`` under a label made of its
+arguments (``--label`` to choose one): runs of other sizes stay, a rerun of
+the same size replaces the old one. ``report.py`` then writes
+``RESULTS_production.md``.
 """
 
 import argparse
@@ -30,6 +36,24 @@ import tracemalloc
 
 import numpy as np
 import scipy.sparse as sp
+from _common import (
+    Measurement,
+    add_common_args,
+    apply_quick,
+    log,
+    out_dir_of,
+    write_reports,
+)
+
+PARAMS = {
+    "n_components": 10,
+    "likelihood": "bernoulli",
+    "hidden_layer_sizes": (128,),
+    "batch_size": 256,
+    "max_iter": 1,
+    "random_state": 0,
+}
+QUICK = {"rows": 20_000, "features": 2_000}
 
 
 def make_data(n_rows, n_features, density, seed=0):
@@ -86,14 +110,7 @@ def run_phase(args):
 
     warnings.simplefilter("ignore")
     X = make_data(args.rows, args.features, args.density)
-    params = {
-        "n_components": 10,
-        "likelihood": "bernoulli",
-        "hidden_layer_sizes": (128,),
-        "batch_size": 256,
-        "max_iter": 1,
-        "random_state": 0,
-    }
+
     out = {
         "phase": args.phase,
         "nnz": int(X.nnz),
@@ -106,51 +123,84 @@ def run_phase(args):
     elif args.phase == "fit":
         # Warm-up on a few rows: torch imports its optimizer machinery (about
         # 60 MB of Python objects) at the first step; that is not data.
-        VAETransformer(**params).fit(X[:300])
-        _, stats = measure(lambda: VAETransformer(**params).fit(X))
+        VAETransformer(**PARAMS).fit(X[:300])
+        _, stats = measure(lambda: VAETransformer(**PARAMS).fit(X))
     else:  # transform: a model fitted on a few rows, then every row encoded
-        vae = VAETransformer(**params).fit(X[:2000])
+        vae = VAETransformer(**PARAMS).fit(X[:2000])
         Z, stats = measure(lambda: vae.transform(X))
         out["output_mb"] = round(Z.nbytes / 2**20, 1)
     out.update(stats)
     print(json.dumps(out))
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--features", type=int, default=5_000)
     parser.add_argument("--density", type=float, default=0.001)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--phase", choices=["data", "fit", "transform"])
-    args = parser.parse_args()
+    add_common_args(parser, label=True)
+    args = apply_quick(parser.parse_args(argv), parser, QUICK)
     if args.phase:
         return run_phase(args)
+    import torch
+
+    torch.set_num_threads(args.threads)  # recorded; each phase sets its own
     dense_gb = args.rows * args.features * 4 / 1e9
-    print(
+    log(
         f"X: {args.rows} x {args.features} CSR float32, density {args.density}; "
         f"dense float32 would be {dense_gb:.1f} GB"
     )
-    for phase in ("data", "fit", "transform"):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--phase",
-            phase,
-            "--rows",
-            str(args.rows),
-            "--features",
-            str(args.features),
-            "--density",
-            str(args.density),
-            "--threads",
-            str(args.threads),
-        ]
-        print(
-            subprocess.run(
-                cmd, check=True, capture_output=True, text=True
-            ).stdout.strip()
+    config = {
+        "rows": args.rows,
+        "features": args.features,
+        "density": args.density,
+        "threads": args.threads,
+        "params": PARAMS,
+        "quick": args.quick,
+    }
+    label = args.label or (
+        f"{args.rows:,} x {args.features:,}, density {args.density:g}, "
+        f"{args.threads} thread{'s' * (args.threads > 1)}"
+    )
+    with Measurement(
+        "sparse_memory",
+        out_dir=out_dir_of(args),
+        config=config,
+        label=label,
+        notes=args.note,
+    ) as m:
+        phases = {}
+        for phase in ("data", "fit", "transform"):
+            cmd = [
+                sys.executable,
+                __file__,
+                "--phase",
+                phase,
+                "--rows",
+                str(args.rows),
+                "--features",
+                str(args.features),
+                "--density",
+                str(args.density),
+                "--threads",
+                str(args.threads),
+            ]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            log(out.stdout.strip())
+            phases[phase] = json.loads(out.stdout.strip().splitlines()[-1])
+        m.results.update(
+            nnz=phases["data"]["nnz"],
+            csr_mb=phases["data"]["csr_mb"],
+            phases={
+                name: {
+                    k: v for k, v in ph.items() if k not in ("phase", "nnz", "csr_mb")
+                }
+                for name, ph in phases.items()
+            },
         )
+    write_reports(args)
 
 
 if __name__ == "__main__":
