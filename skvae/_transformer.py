@@ -823,6 +823,29 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         return self._map_rows(X, elbo, N_ELBO_SAMPLES * self.n_features_in_)
 
+    def _elbo_terms(self, X):
+        """The two terms of :meth:`score_samples`: ``(log_px, kl)`` per row, nats.
+
+        ``log_px`` is the Monte Carlo mean of log p_theta(x|z) over the same
+        fixed noise draws as :meth:`score_samples`, ``kl`` the closed-form
+        KL(q_phi(z|x) || p(z)); ``score_samples(X) == log_px - kl``. Each is an
+        ndarray of shape (n_samples,) in X's dtype.
+        """
+        check_is_fitted(self)
+        X = self._validate_scored(X)
+        module = self._inference_module(X.dtype)
+        eps = torch.as_tensor(
+            self._elbo_eps, dtype=module_dtype(module), device=self.net_.device
+        )
+
+        def terms(x):
+            z_loc, z_logvar = module.encode(x)
+            log_px = _log_px(module, x, z_loc, z_logvar, eps).mean(dim=0)
+            return torch.stack([log_px, gaussian_kl(z_loc, z_logvar)], dim=1)
+
+        out = self._map_rows(X, terms, N_ELBO_SAMPLES * self.n_features_in_)
+        return out[:, 0].copy(), out[:, 1].copy()
+
     def score(self, X, y=None):
         """Mean ELBO of the rows of X, in nats per sample (higher is better).
 
