@@ -3,6 +3,7 @@
 from skvae._likelihoods import BernoulliHead, GaussianHead
 from skvae._modules import Decoder, Encoder, VAEModule
 from skvae._net import VAENet
+from skvae._outlier import VAEOutlierDetector
 from skvae._transformer import VAETransformer
 
 __version__ = "0.1.0"
@@ -14,6 +15,7 @@ __all__ = [
     "GaussianHead",
     "VAEModule",
     "VAENet",
+    "VAEOutlierDetector",
     "VAETransformer",
     "__version__",
 ]
