@@ -91,7 +91,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Hidden-layer activation, as in VAETransformer.
 
-    max_iter : int, default=300
+    max_iter : int, default=200
         Maximum number of epochs, as in VAETransformer.
 
     batch_size : int, default=128
@@ -159,7 +159,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string column names.
 
     See Also
@@ -205,7 +205,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
 
     Defaults differ from VAETransformer's where the outlier benchmark
     (``benchmarks/RESULTS_outlier.md``) showed a gain across tasks:
-    ``n_components=16`` and ``max_iter=300``.
+    ``n_components=16``.
 
     References
     ----------
@@ -257,7 +257,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         likelihood="gaussian",
         hidden_layer_sizes=(256, 256),
         activation="relu",
-        max_iter=300,
+        max_iter=200,
         batch_size=128,
         learning_rate=1e-3,
         early_stopping=False,
