@@ -337,9 +337,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     families = args.only or list(FAMILIES)
     if "fashion_mnist" in families and not has_fashion_mnist():
-        log(
-            "Fashion-MNIST not installed: skipped (apt-get install dataset-fashion-mnist)"
-        )
+        how = "apt-get install dataset-fashion-mnist"
+        log(f"Fashion-MNIST not installed: skipped ({how})")
         families.remove("fashion_mnist")
     out_dir = HERE / "quick" if args.quick else HERE
     out_path = out_dir / "results_outlier.json"
