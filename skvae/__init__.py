@@ -3,6 +3,7 @@
 from skvae import likelihoods
 from skvae._modules import Decoder, Encoder, VAEModule
 from skvae._net import VAENet
+from skvae._outlier import VAEOutlierDetector
 from skvae._transformer import VAETransformer
 
 __version__ = "0.2.0.dev0"
@@ -12,6 +13,7 @@ __all__ = [
     "Encoder",
     "VAEModule",
     "VAENet",
+    "VAEOutlierDetector",
     "VAETransformer",
     "__version__",
     "likelihoods",

@@ -305,6 +305,9 @@ class VAEModule(nn.Module):
         Returns
         -------
         TrainingTerms
+            The log-likelihoods log p(x | z_s), shape (S, batch), the KL of each latent
+            dimension of shape (batch, n_components), and log p(z_s) -
+            log q(z_s | x) of shape (S, batch) when S > 1.
         """
         x, observed = self.fill_missing(x)
         z_loc, z_logvar = self._encode(x, observed)
@@ -356,6 +359,12 @@ class VAEModule(nn.Module):
             Rows; NaN marks a missing entry (the weights are then those of
             x_obs, as in MIWAE, Mattei & Frellsen 2019, eq. 5).
         eps : torch.Tensor of shape (S, 1 or batch, n_components)
+            Standard normal noise: S draws per row.
+
+        Returns
+        -------
+        torch.Tensor of shape (S, batch)
+            The log-weights, nats.
         """
         x, observed = self.fill_missing(x)
         z_loc, z_logvar = self._encode(x, observed)

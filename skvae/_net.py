@@ -327,6 +327,8 @@ class VAENet(LeanNeuralNet):
             Training rows in data units (NaN: missing), centred by
             ``plan.offset`` and cast to float32 one batch at a time.
         plan : TrainingPlan
+            The run's settings (epochs, batch size, learning rate, beta,
+            stopping rule, ...).
         seed : int
             Seeds the validation split and torch's generator for the run
             (shuffling, the reparameterization noise).
@@ -334,6 +336,8 @@ class VAENet(LeanNeuralNet):
         Returns
         -------
         TrainingOutcome
+            Whether the stopping rule fired, the epochs finished, and the
+            held-out ELBO of the weights kept.
         """
         rollback = self._snapshot() if self.initialized_ else None
         epochs_before = len(self.history) if self.initialized_ else 0

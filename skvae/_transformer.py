@@ -193,14 +193,14 @@ class VAETransformer(
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string column names.
 
     See Also
     --------
     sklearn.decomposition.PCA : Linear dimensionality reduction.
-    sklearn.decomposition.FactorAnalysis : Linear-Gaussian latent variable
-        model: a VAE with linear decoder and exact inference.
+    sklearn.decomposition.FactorAnalysis : A VAE with a linear decoder and
+        exact inference.
     sklearn.neural_network.BernoulliRBM : Another neural generative model.
 
     Notes
@@ -366,7 +366,7 @@ class VAETransformer(
         Raises
         ------
         ValueError
-            If X holds NaN or inf, has no rows or features, has values outside
+            If X holds inf, has no rows or features, has values outside
             the likelihood's support, if a custom network's outputs have the
             wrong shape, or if training diverges (the loss becomes
             non-finite). A previous fit is then left as it was.
@@ -437,7 +437,7 @@ class VAETransformer(
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf or has the wrong number of features.
+            If X holds inf or has the wrong number of features.
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
@@ -545,17 +545,17 @@ class VAETransformer(
         elbo : ndarray of shape (n_samples,)
             ELBO per row, nats, in X's dtype. Higher is better.
 
-        Warns
-        -----
-        UserWarning
-            When values of X outside the likelihood's support were clipped.
-
         Raises
         ------
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf or has the wrong number of features.
+            If X holds inf or has the wrong number of features.
+
+        Warns
+        -----
+        UserWarning
+            When values of X outside the likelihood's support were clipped.
         """
         log_px, kl = self.elbo_terms(X)
         return log_px - kl

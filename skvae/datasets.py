@@ -23,7 +23,13 @@ def _find_fashion_mnist():
 
 
 def has_fashion_mnist():
-    """True where the Fashion-MNIST files are on disk."""
+    """Tell whether the Fashion-MNIST files are on disk.
+
+    Returns
+    -------
+    found : bool
+        True where :func:`load_fashion_mnist` will find the files.
+    """
     return _find_fashion_mnist() is not None
 
 

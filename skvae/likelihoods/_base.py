@@ -102,6 +102,7 @@ class Likelihood(nn.Module):
         Returns
         -------
         torch.Tensor of shape (...,)
+            The log-likelihood of each row, nats.
         """
         log_p = self.feature_log_prob(x, decoder_out)
         if observed is not None:

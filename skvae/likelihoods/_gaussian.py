@@ -51,8 +51,10 @@ class Gaussian(Likelihood):
         self.min_variance_ratio = min_variance_ratio
 
     def initialize(self, x_mean, x_var):
-        """Variances start at ``x_var`` (at least twice their floor); the
-        decoder's output at (mean, std)."""
+        """Variances start at ``x_var`` (at least twice their floor).
+
+        The decoder's output starts at (mean, standard deviation).
+        """
         var = x_var.to(torch.float32)
         floor = self.min_variance_ratio * torch.maximum(var, var.mean())
         start = torch.maximum(var, 2 * floor)

@@ -1,0 +1,259 @@
+"""Write RESULTS_outlier.md from the JSON that bench_outlier.py measured.
+
+Usage (from the repository root)::
+
+    python benchmarks/report_outlier.py          # JSON -> RESULTS_outlier.md
+    python benchmarks/report_outlier.py --quick    # the same in benchmarks/quick/
+
+Measuring and reporting are separate, so the report can be rewritten without
+rerunning an hour of fits.
+"""
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+FAMILY_NAMES = {
+    "digits": "digits",
+    "fashion_mnist": "Fashion-MNIST",
+    "breast_cancer": "breast_cancer",
+}
+BASELINES = (
+    "IsolationForest",
+    "LocalOutlierFactor",
+    "OneClassSVM",
+    "PCA + GaussianMixture",
+    "PyOD VAE",
+)
+
+
+def label(row, default_score):
+    """The row's method as shown in the tables."""
+    if row["method"] != "VAEOutlierDetector":
+        return row["method"]
+    name = f"VAE, {row['score_type']}"
+    if row["variant"] != "default":
+        name += f" ({row['variant']})"
+    elif row["score_type"] == default_score:
+        name += " (default)"
+    return name
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def median_times(times, name, family):
+    if (name, family) not in times:
+        return ""
+    fit, score = times[name, family]["fit"], times[name, family]["score"]
+    return f"{np.median(fit):.2f} / {np.median(score):.2f}"
+
+
+def task_means(rows, key):
+    """{(family, method label): {task: mean over seeds of key}}."""
+    values = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        values[r["family"], r["label"]][r["task"]].append(r[key])
+    return {k: {t: float(np.mean(v)) for t, v in d.items()} for k, d in values.items()}
+
+
+def render(data):
+    meta, rows = data["meta"], data["rows"]
+    default_score = meta["vae_defaults"]["score_type"]
+    for r in rows:
+        r["label"] = label(r, default_score)
+    families = [f for f in FAMILY_NAMES if any(r["family"] == f for r in rows)]
+    n_runs = defaultdict(set)  # (family, label) -> {(task, seed)}
+    for r in rows:
+        n_runs[r["family"], r["label"]].add((r["task"], r["seed"]))
+    base_runs = {f: n_runs[f, "IsolationForest"] for f in families}
+    columns = {
+        f: f"{FAMILY_NAMES[f]} ({len({t for t, _ in base_runs[f]})} tasks x "
+        f"{len(meta['seeds'][f])} seeds)"
+        for f in families
+    }
+    labels = list(
+        dict.fromkeys(r["label"] for r in rows if r["label"] not in BASELINES)
+    )
+    labels += list(BASELINES)
+    auc, ap = task_means(rows, "roc_auc"), task_means(rows, "average_precision")
+    default_label = f"VAE, {default_score} (default)"
+
+    def mean_over(metric, family, name):
+        tasks = metric.get((family, name))
+        return None if tasks is None else float(np.mean(list(tasks.values())))
+
+    def overall(metric, name):
+        """Mean over every task of every family (each task counts once)."""
+        vals = [v for f in families for v in metric.get((f, name), {}).values()]
+        complete = all((f, name) in metric for f in families)
+        return float(np.mean(vals)) if vals and complete else None
+
+    fmt = "{:.3f}".format
+    summary = []
+    for name in labels:
+        cells = [name]
+        for f in families:
+            a, p = mean_over(auc, f, name), mean_over(ap, f, name)
+            cell = "" if a is None else f"{fmt(a)} / {fmt(p)}"
+            runs = n_runs.get((f, name), set())
+            if cell and runs != base_runs[f]:
+                cell += f" ({len(runs)} runs)"  # measured on fewer task-seeds
+            cells.append(cell)
+        o = overall(auc, name)
+        cells.append("" if o is None else fmt(o))
+        summary.append(cells)
+
+    complete = [n for n in labels if overall(auc, n) is not None]
+    best = max(complete, key=lambda n: overall(auc, n))
+    d_vae = mean_over(auc, "digits", default_label)
+    d_gmm = mean_over(auc, "digits", "PCA + GaussianMixture")
+
+    out = [
+        "# Novelty detection: VAEOutlierDetector against other detectors",
+        "",
+        "Written by `python benchmarks/report_outlier.py` from `results_outlier.json`, "
+        "which `python benchmarks/bench_outlier.py` measured "
+        f"({'QUICK smoke run, not meaningful' if meta['quick'] else 'full run'}; "
+        "seeds "
+        + "; ".join(f"{FAMILY_NAMES[f]} {v}" for f, v in meta["seeds"].items())
+        + "). The tasks, the splits and the scaling of each "
+        "method's input are in that script's docstring. Each detector is fitted on "
+        "normal rows only and ranks the test rows; the novelty is the positive class. "
+        f"{meta['machine']}; "
+        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+        + ". The machine was shared with other jobs: times are indicative.",
+        "",
+        "VAEOutlierDetector runs at its defaults "
+        f"({', '.join(f'{k}={v!r}' for k, v in meta['vae_defaults'].items())}) "
+        "unless a variant is named; its three score types come from one fit. "
+        "Baselines run at their defaults, except the GaussianMixture, whose number "
+        "of components (1-16, full covariances, on PCA codes of at most 20 "
+        "dimensions) is chosen by BIC on the training rows.",
+        "",
+        "## Mean ROC AUC / average precision",
+        "",
+        "Means over tasks and seeds; the last column is the mean ROC AUC over all "
+        "tasks (each task once).",
+        "",
+        table(
+            ["method"] + [columns[f] for f in families] + ["all tasks, ROC AUC"],
+            summary,
+        ),
+        "",
+        "## Targets",
+        "",
+        f"- Best mean ROC AUC over all tasks: **{best}** ({fmt(overall(auc, best))}); "
+        f"VAEOutlierDetector at its defaults: {fmt(overall(auc, default_label))}. "
+        f"Target {'met' if best.startswith('VAE') else 'not met'}.",
+    ]
+    if d_vae is not None and d_gmm is not None:
+        out.append(
+            f"- Digits, VAEOutlierDetector {fmt(d_vae)} vs PCA + GaussianMixture "
+            f"{fmt(d_gmm)}: target {'met' if d_vae > d_gmm else 'not met'}."
+        )
+    for family in ("digits", "fashion_mnist"):
+        if family not in families:
+            continue
+        shown = [default_label, *BASELINES]
+        tasks = list(auc[family, default_label])
+        out += [
+            "",
+            f"## {columns[family]}: ROC AUC per held-out class",
+            "",
+            "Mean over seeds.",
+            "",
+            table(
+                ["held out", *shown],
+                [
+                    [
+                        t,
+                        *(
+                            fmt(auc[family, n][t]) if (family, n) in auc else ""
+                            for n in shown
+                        ),
+                    ]
+                    for t in tasks
+                ],
+            ),
+        ]
+
+    times = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["method"] == "VAEOutlierDetector" and r["variant"] != "default":
+            continue
+        name = (
+            "VAEOutlierDetector" if r["method"] == "VAEOutlierDetector" else r["label"]
+        )
+        if r["method"] == "VAEOutlierDetector":
+            name = f"VAE, {r['score_type']}"
+        times[name, r["family"]]["fit"].append(r["fit_s"])
+        times[name, r["family"]]["score"].append(r["score_s"])
+    names = list(dict.fromkeys(n for n, _ in times))
+    out += [
+        "",
+        "## Times",
+        "",
+        "Median seconds per task: fit on the training rows / score the test rows "
+        "(one torch thread). The VAE's three score types share one fit.",
+        "",
+        table(
+            ["method"] + [FAMILY_NAMES[f] for f in families],
+            [[n] + [median_times(times, n, f) for f in families] for n in names],
+        ),
+    ]
+
+    flagged = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if "auto_flagged_normal" in r and r["variant"] == "default":
+            for k in ("train", "normal", "novel"):
+                flagged[r["family"]][k].append(r[f"auto_flagged_{k}"])
+    if flagged:
+        out += [
+            "",
+            "## The `contamination='auto'` threshold",
+            "",
+            "Fraction of rows that `predict` flags with the default offset (Tukey's "
+            "lower fence of the training scores), mean over tasks and seeds.",
+            "",
+            table(
+                [
+                    "task family",
+                    "training rows",
+                    "test rows, normal",
+                    "test rows, novel",
+                ],
+                [
+                    [FAMILY_NAMES[f]]
+                    + [
+                        f"{100 * np.mean(flagged[f][k]):.1f} %"
+                        for k in ("train", "normal", "novel")
+                    ]
+                    for f in families
+                    if f in flagged
+                ],
+            ),
+        ]
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the --quick run's files")
+    args = parser.parse_args(argv)
+    folder = HERE / "quick" if args.quick else HERE
+    data = json.loads((folder / "results_outlier.json").read_text())
+    path = folder / "RESULTS_outlier.md"
+    path.write_text(render(data))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,451 @@
+"""VAEOutlierDetector: a VAE's likelihood as a scikit-learn novelty detector."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+
+from skvae._transformer import VAETransformer
+from skvae._validation import (
+    FLOAT_DTYPES,
+    SPARSE_FORMATS,
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    draw_seed,
+    validate_data,
+)
+
+# The detector's own parameters; every other one is a VAETransformer parameter,
+# passed on to the VAE it builds in fit.
+_OWN_PARAMS = ("score_type", "n_iw_samples", "contamination")
+
+# Tukey's fences (Tukey 1977): 'auto' puts the threshold this many
+# interquartile ranges below the training scores' first quartile.
+TUKEY_K = 1.5
+
+
+class VAEOutlierDetector(OutlierMixin, BaseEstimator):
+    """Novelty detection with a Variational Autoencoder's likelihood.
+
+    Fits a :class:`~skvae.VAETransformer` to data that are (mostly) normal and
+    flags the rows that the model finds unlikely. The score of a row is an
+    estimate of its log-likelihood under the VAE (or of its reconstruction
+    term), in nats: higher is more normal. The detector follows the contract
+    of :class:`~sklearn.ensemble.IsolationForest` and
+    :class:`~sklearn.neighbors.LocalOutlierFactor` with ``novelty=True``:
+    :meth:`score_samples`, :meth:`decision_function` ``= score_samples -
+    offset_``, :meth:`predict` (+1 inlier, -1 outlier) and :meth:`fit_predict`.
+
+    The VAE's hyperparameters are the detector's own parameters, under the
+    same names and meanings as in :class:`~skvae.VAETransformer`, so that
+    :class:`~sklearn.model_selection.GridSearchCV` tunes them directly
+    (``{"n_components": [4, 16]}``). Some defaults differ, chosen for
+    detection (see Notes).
+
+    Read more in the :ref:`User Guide <outlier_detection>`.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Number of latent dimensions (VAETransformer's default is 2, for
+        pictures; a detector needs a model of the data more than a code to
+        look at: ``benchmarks/RESULTS_outlier.md`` compares them).
+
+    score_type : {'elbo', 'iw', 'reconstruction_probability'}, default='elbo'
+        What :meth:`score_samples` returns, per row, in nats:
+
+        - ``'elbo'``: the evidence lower bound ``E_q[log p(x|z)] - KL(q(z|x)
+          || p(z))`` (Kingma & Welling 2014, eq. 3 and appendix B), from
+          :meth:`VAETransformer.score_samples`, a lower bound on log p(x).
+        - ``'iw'``: the importance-weighted estimate of log p(x) with
+          ``n_iw_samples`` draws (Burda et al. 2016, eq. 8), from
+          :meth:`VAETransformer.score_samples_iw`; tighter than the ELBO and
+          ``n_iw_samples / 16`` times its cost.
+        - ``'reconstruction_probability'``: the reconstruction probability of
+          An & Cho (2015), the Monte Carlo estimate of ``E_{z~q(z|x)}[log p(x|z)]``,
+          i.e. the ELBO without its KL term.
+
+    n_iw_samples : int, default=100
+        Draws of z per row for ``score_type='iw'``; ignored otherwise.
+
+    contamination : 'auto' or float, default='auto'
+        Where :attr:`offset_` is put. A float in (0, 0.5] is the expected
+        fraction of outliers in the training data: the offset is that
+        quantile of the training scores, so that fraction of the training
+        rows is flagged (as in IsolationForest). ``'auto'`` uses Tukey's lower
+        fence of the training scores, ``Q1 - 1.5 (Q3 - Q1)``: a row is
+        flagged when its log-likelihood is unusually low compared with the
+        spread of the training rows' log-likelihoods, whatever their scale
+        (see Notes).
+
+    beta : float, default=1.0
+        KL weight of the training loss (beta-VAE), as in VAETransformer.
+
+    likelihood : {'gaussian', 'bernoulli'}, default='gaussian'
+        Observation model p(x|z), as in VAETransformer.
+
+    hidden_layer_sizes : array-like of int, default=(256, 256)
+        Encoder widths (the decoder mirrors them), as in VAETransformer.
+
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Hidden-layer activation, as in VAETransformer.
+
+    max_iter : int, default=200
+        Maximum number of epochs, as in VAETransformer.
+
+    batch_size : int, default=128
+        Rows per minibatch, as in VAETransformer.
+
+    learning_rate : float, default=1e-3
+        Adam's step size, as in VAETransformer.
+
+    early_stopping : bool, default=False
+        Stop on a held-out ELBO, as in VAETransformer.
+
+    validation_fraction : float, default=0.1
+        Rows held out for early stopping, as in VAETransformer.
+
+    n_iter_no_change : int, default=10
+        Patience of the stopping rule, in epochs, as in VAETransformer.
+
+    tol : float, default=1e-4
+        Smallest improvement that counts, nats per row, as in VAETransformer.
+
+    kl_warmup : int, default=0
+        Epochs of linear KL warm-up, as in VAETransformer.
+
+    free_bits : float, default=0.0
+        Minimum KL per latent dimension in the loss, as in VAETransformer.
+
+    n_importance_samples : int, default=1
+        Draws of z per row in training (1: the ELBO; K > 1: the IWAE bound),
+        as in VAETransformer.
+
+    warm_start : bool, default=False
+        If True, :meth:`fit` continues training the previous fit's VAE, as
+        in VAETransformer.
+
+    encoder : torch.nn.Module instance or class, default=None
+        A custom encoder network, as in VAETransformer.
+
+    encoder_kwargs : dict, default=None
+        Keyword arguments for an ``encoder`` class.
+
+    decoder : torch.nn.Module instance or class, default=None
+        A custom decoder network, as in VAETransformer.
+
+    decoder_kwargs : dict, default=None
+        Keyword arguments for a ``decoder`` class.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the VAE's training and the fixed noise of the scores.
+
+    verbose : int, default=0
+        Training output, as in VAETransformer.
+
+    device : str, default='cpu'
+        Torch device, as in VAETransformer.
+
+    Attributes
+    ----------
+    vae_ : VAETransformer
+        The fitted VAE.
+
+    offset_ : float
+        Threshold on :meth:`score_samples`, in nats:
+        ``decision_function = score_samples - offset_``, and rows with a
+        negative decision are outliers.
+
+    n_iter_ : int
+        Number of epochs the VAE trained.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    VAETransformer : The VAE itself.
+    sklearn.ensemble.IsolationForest : Isolation-based outlier detector.
+    sklearn.neighbors.LocalOutlierFactor : Density-based, with ``novelty=True``.
+    sklearn.svm.OneClassSVM : Support of the training distribution.
+    sklearn.mixture.GaussianMixture : A likelihood model that also scores rows.
+
+    Notes
+    -----
+    Scores, in nats per row (``z ~ q(z|x)``, each row's own draws derived from
+    its values and the model's seed, so that scores are deterministic and
+    independent of the other rows; see :class:`VAETransformer`)::
+
+        elbo(x)           = E_q[log p(x|z)] - KL(q(z|x) || p(z))
+        iw(x)             = log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)
+        reconstruction_probability(x) = E_q[log p(x|z)]
+
+    The ELBO is Kingma & Welling (2014), eq. 3, with the KL in closed form
+    (appendix B); the importance-weighted bound is Burda et al. (2016), eq. 8;
+    the reconstruction probability is An & Cho (2015), section 3.3: its text
+    defines it as the Monte Carlo estimate of the reconstruction term
+    ``E_q[log p(x|z)]`` of the bound, which is what skvae computes (its
+    Algorithm 4 box averages the densities ``p(x|z_l)`` rather than their
+    logarithms, a log-mean-exp, which ranks rows in a similar but not the same
+    order).
+
+    The offset with a float ``contamination`` is the training scores'
+    ``100 * contamination`` percentile, as in
+    :class:`~sklearn.ensemble.IsolationForest`. IsolationForest's ``'auto'``
+    (offset -0.5) and LocalOutlierFactor's (-1.5) are fixed points of
+    bounded scores; a log-likelihood has no such scale (it shifts with the
+    data's units and grows with the number of features), so ``'auto'`` here
+    is Tukey's lower fence ``Q1 - 1.5 IQR`` of the training scores (Tukey
+    1977), which moves and stretches with the scores. For normally
+    distributed scores it flags about 0.35 % of the training rows; for
+    log-likelihoods, whose lower tail is long, typically a few percent.
+    Either rule is fitted on training scores, which a flexible model rates
+    higher than new rows from the same distribution, so a larger fraction of
+    new normal rows is flagged: on digits, about a quarter of held-out normal
+    images with ``'auto'`` (``benchmarks/RESULTS_outlier.md``).
+    Where normal rows can be held out, an offset set from their scores (e.g.
+    ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated.
+
+    The one default that differs from VAETransformer's is ``n_components=16``.
+    The default score is the ELBO, the cheapest estimate of log p(x); the
+    benchmark compares the three.
+
+    References
+    ----------
+    D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014,
+    arXiv:1312.6114.
+
+    Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
+    Autoencoders", ICLR 2016, arXiv:1509.00519.
+
+    J. An and S. Cho, "Variational Autoencoder based Anomaly Detection using
+    Reconstruction Probability", Special Lecture on IE 2(1), SNU Data Mining
+    Center, 2015 (technical report SNUDM-TR-2015-03).
+
+    F. T. Liu, K. M. Ting and Z.-H. Zhou, "Isolation Forest", ICDM 2008.
+
+    J. W. Tukey, "Exploratory Data Analysis", Addison-Wesley, 1977.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5)
+    >>> det = VAEOutlierDetector(n_components=2, max_iter=5, random_state=0)
+    >>> det.fit(X).predict([[0.0] * 5, [20.0] * 5])
+    array([ 1, -1])
+    >>> det.score_samples(X).shape
+    (200,)
+    """
+
+    _parameter_constraints = {
+        **VAETransformer._parameter_constraints,
+        "score_type": [StrOptions({"elbo", "iw", "reconstruction_probability"})],
+        "n_iw_samples": [Interval(Integral, 1, None, closed="left")],
+        "contamination": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, 0.5, closed="right"),
+        ],
+    }
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        score_type="elbo",
+        n_iw_samples=100,
+        contamination="auto",
+        beta=1.0,
+        likelihood="gaussian",
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        max_iter=200,
+        batch_size=128,
+        learning_rate=1e-3,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        kl_warmup=0,
+        free_bits=0.0,
+        n_importance_samples=1,
+        warm_start=False,
+        encoder=None,
+        encoder_kwargs=None,
+        decoder=None,
+        decoder_kwargs=None,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        self.n_components = n_components
+        self.score_type = score_type
+        self.n_iw_samples = n_iw_samples
+        self.contamination = contamination
+        self.beta = beta
+        self.likelihood = likelihood
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
+        self.warm_start = warm_start
+        self.encoder = encoder
+        self.encoder_kwargs = encoder_kwargs
+        self.decoder = decoder
+        self.decoder_kwargs = decoder_kwargs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the VAE to X and set the threshold :attr:`offset_`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, mostly normal rows; float32 or float64 (other
+            numbers become float64). With ``likelihood='bernoulli'``, values
+            must lie in [0, 1].
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VAEOutlierDetector
+            The fitted detector.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`VAETransformer.fit`: NaN or inf in X, too few rows,
+            Bernoulli data outside [0, 1], a diverging training. A previous
+            fit is then left as it was.
+        """
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS)
+        params = {k: v for k, v in self.get_params().items() if k not in _OWN_PARAMS}
+        if self.warm_start and hasattr(self, "vae_"):
+            vae = self.vae_.set_params(**params)
+        else:
+            vae = VAETransformer(**params)
+        vae.fit(X)
+        self.vae_ = vae
+        self.n_iter_ = vae.n_iter_
+        self._iw_seed = draw_seed(self.random_state)
+        scores = self._scores(X)
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(scores, [25.0, 75.0])
+            self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def score_samples(self, X):
+        """Score of each row (higher is more normal), in nats.
+
+        The quantity named by ``score_type``: an estimate of log p(x) (the
+        ELBO, or the importance-weighted bound) or the reconstruction term
+        ``E_q[log p(x|z)]``. Deterministic, and independent of the other rows
+        in the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score. For the Bernoulli likelihood, values outside
+            [0, 1] are clipped into it, with a warning.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Scores in nats, in X's dtype (float32 or float64).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            If X holds NaN or inf or has the wrong number of features.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
+        )
+        return self._scores(X)
+
+    def decision_function(self, X):
+        """Shifted scores: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``, nats, in X's dtype.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            If X holds NaN or inf or has the wrong number of features.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each row as an inlier (+1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int
+            -1 where :meth:`decision_function` is negative, else +1.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            If X holds NaN or inf or has the wrong number of features.
+        """
+        decision = self.decision_function(X)
+        labels = np.ones(decision.shape[0], dtype=int)
+        labels[decision < 0] = -1
+        return labels
+
+    def _scores(self, X):
+        """The ``score_type`` score of validated rows X, shape (n_samples,)."""
+        if self.score_type == "iw":
+            return self.vae_.score_samples_iw(
+                X, self.n_iw_samples, random_state=self._iw_seed
+            )
+        if self.score_type == "reconstruction_probability":
+            log_px, _ = self.vae_.elbo_terms(X)
+            return log_px
+        return self.vae_.score_samples(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,180 @@
+"""VAEOutlierDetector: sklearn's outlier-detector contract and its behaviour."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.metrics import make_scorer, roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_n_features_in_after_fitting,
+    check_param_validation,
+    parametrize_with_checks,
+)
+
+from skvae import VAEOutlierDetector, VAETransformer
+from skvae._outlier import _OWN_PARAMS
+
+
+def _detector(**params):
+    small = {
+        "n_components": 2,
+        "max_iter": 2,
+        "hidden_layer_sizes": (8,),
+        "random_state": 0,
+    }
+    return VAEOutlierDetector(**{**small, **params})
+
+
+@parametrize_with_checks([_detector(), _detector(score_type="iw", n_iw_samples=4)])
+def test_sklearn_compatible_outlier_detector(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_param_validation,
+        check_dataframe_column_names_consistency,
+        check_n_features_in_after_fitting,
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_extra_sklearn_checks(check):
+    check(VAEOutlierDetector.__name__, _detector())
+
+
+def test_parameters_mirror_vae_transformer():
+    """Every VAETransformer parameter is the detector's, with the same name."""
+    own = set(VAEOutlierDetector().get_params())
+    assert own == set(VAETransformer().get_params()) | set(_OWN_PARAMS)
+
+
+@pytest.fixture
+def novelty_data():
+    """Training rows near a 2-D plane in 6-D; test: 20 such rows, 20 off it."""
+    rng = np.random.RandomState(0)
+    W = rng.randn(2, 6)
+    X_train = rng.randn(150, 2) @ W + 0.1 * rng.randn(150, 6)
+    X_in = rng.randn(20, 2) @ W + 0.1 * rng.randn(20, 6)
+    X_out = rng.randn(20, 2) @ W + 0.1 * rng.randn(20, 6) + 3 * rng.randn(20, 6)
+    y_novel = np.r_[np.zeros(20), np.ones(20)]
+    return X_train, np.vstack([X_in, X_out]), y_novel
+
+
+def _fit(X, **params):
+    defaults = {"n_components": 2, "max_iter": 30, "hidden_layer_sizes": (16,)}
+    return VAEOutlierDetector(random_state=0, **{**defaults, **params}).fit(X)
+
+
+@pytest.mark.parametrize("score_type", ["elbo", "iw", "reconstruction_probability"])
+def test_scores_rank_novelties_and_predict_agrees(novelty_data, score_type):
+    X_train, X_test, y_novel = novelty_data
+    det = _fit(X_train, score_type=score_type, n_iw_samples=20)
+    scores = det.score_samples(X_test)
+    assert scores.shape == (40,) and scores.dtype == np.float64
+    assert roc_auc_score(y_novel, -scores) > 0.9
+    decision = det.decision_function(X_test)
+    assert_allclose(decision, scores - det.offset_)
+    assert_array_equal(det.predict(X_test), np.where(decision < 0, -1, 1))
+
+
+def test_score_types_are_the_vae_quantities(novelty_data):
+    X_train, X_test, _ = novelty_data
+    det = _fit(X_train)
+    log_px, kl = det.vae_.elbo_terms(X_test)
+    assert_allclose(det.score_samples(X_test), det.vae_.score_samples(X_test))
+    assert_allclose(det.score_samples(X_test), log_px - kl, rtol=1e-6)
+    det.set_params(score_type="reconstruction_probability")
+    assert_allclose(det.score_samples(X_test), log_px)
+    det.set_params(score_type="iw", n_iw_samples=7)
+    iw = det.score_samples(X_test)
+    assert_allclose(iw, det.score_samples(X_test))  # fixed noise: deterministic
+    assert_allclose(iw, det.vae_.score_samples_iw(X_test, 7, det._iw_seed))
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.1, 0.25, 0.5])
+def test_contamination_fraction_on_training_data(novelty_data, contamination):
+    X_train = novelty_data[0]
+    det = _fit(X_train, contamination=contamination)
+    flagged = np.mean(det.predict(X_train) == -1)
+    assert flagged == pytest.approx(contamination, abs=1 / len(X_train))
+    assert_allclose(
+        det.offset_, np.percentile(det.score_samples(X_train), 100 * contamination)
+    )
+
+
+def test_auto_offset_is_tukeys_lower_fence(novelty_data):
+    X_train, X_test, y_novel = novelty_data
+    det = _fit(X_train)
+    q1, q3 = np.percentile(det.score_samples(X_train), [25, 75])
+    assert det.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    assert_array_equal(det.fit_predict(X_train), det.predict(X_train))
+    # Most off-plane rows flagged, few on-plane ones.
+    predicted = det.predict(X_test)
+    assert np.mean(predicted[y_novel == 1] == -1) > 0.7
+    assert np.mean(predicted[y_novel == 0] == -1) < 0.3
+
+
+def test_float32_scores_stay_float32(novelty_data):
+    X_train, X_test, _ = novelty_data
+    det = _fit(X_train.astype(np.float32), max_iter=3)
+    assert det.score_samples(X_test.astype(np.float32)).dtype == np.float32
+    assert det.decision_function(X_test.astype(np.float32)).dtype == np.float32
+
+
+def test_grid_search_over_vae_hyperparameters(novelty_data):
+    """Tuned by ROC AUC on a labelled validation set (novelty labels as y)."""
+    X_train, X_test, y_novel = novelty_data
+
+    def auc(est, X, y):
+        return roc_auc_score(y, -est.score_samples(X))
+
+    X = np.vstack([X_train, X_test])
+    y = np.r_[np.zeros(len(X_train)), y_novel]
+    grid = GridSearchCV(
+        _detector(max_iter=10),
+        {"n_components": [1, 2], "score_type": ["elbo", "reconstruction_probability"]},
+        scoring=auc,
+        cv=[(np.arange(len(X_train)), np.arange(len(X_train), len(X)))],
+    ).fit(X, y)
+    assert grid.best_params_["n_components"] in (1, 2)
+    assert grid.best_estimator_.vae_.n_components == grid.best_params_["n_components"]
+    # sklearn's own scorers work too, on the decision function
+    scorer = make_scorer(roc_auc_score, response_method="decision_function")
+    assert 0 <= scorer(grid.best_estimator_, X_test, 1 - y_novel) <= 1
+
+
+def test_pickle_round_trip(novelty_data):
+    X_train, X_test, _ = novelty_data
+    det = _fit(X_train, max_iter=3)
+    again = pickle.loads(pickle.dumps(det))
+    assert_array_equal(again.decision_function(X_test), det.decision_function(X_test))
+    assert_array_equal(again.predict(X_test), det.predict(X_test))
+
+
+def test_seed_reproduces_and_clone_is_unfitted(novelty_data):
+    X_train, X_test, _ = novelty_data
+    a = _fit(X_train, max_iter=3)
+    b = _fit(X_train, max_iter=3)
+    assert_array_equal(a.score_samples(X_test), b.score_samples(X_test))
+    assert not hasattr(clone(a), "vae_")
+
+
+def test_warm_start_continues_the_same_vae(novelty_data):
+    X_train = novelty_data[0]
+    det = _fit(X_train, max_iter=3, warm_start=True)
+    vae = det.vae_
+    det.fit(X_train)
+    assert det.vae_ is vae and det.n_iter_ == 6
+
+
+def test_bernoulli_needs_unit_interval():
+    X = np.random.RandomState(0).rand(30, 4) * 2
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        _detector(likelihood="bernoulli").fit(X)
+    det = _detector(likelihood="bernoulli").fit(X / 2)
+    assert det.predict(X / 2).shape == (30,)
