@@ -2,7 +2,8 @@
 
 Each is a :class:`torch.nn.Module` subclass of :class:`Likelihood`. Pass one
 (or its name) as ``VAETransformer(likelihood=...)``; subclass
-:class:`Likelihood` to add your own.
+:class:`Likelihood` to add your own. :class:`ColumnLikelihoods` gives each
+block of columns its own.
 """
 
 import copy
@@ -10,6 +11,7 @@ import copy
 from skvae.likelihoods._base import ColumnBlock, Likelihood
 from skvae.likelihoods._bernoulli import Bernoulli
 from skvae.likelihoods._categorical import Categorical, one_hot_or_zero
+from skvae.likelihoods._columns import ColumnLikelihoods
 from skvae.likelihoods._continuous_bernoulli import ContinuousBernoulli
 from skvae.likelihoods._counts import NegativeBinomial, Poisson
 from skvae.likelihoods._gaussian import Gaussian
@@ -38,6 +40,7 @@ __all__ = [
     "Bernoulli",
     "Categorical",
     "ColumnBlock",
+    "ColumnLikelihoods",
     "ContinuousBernoulli",
     "Gaussian",
     "LIKELIHOODS",
