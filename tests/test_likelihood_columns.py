@@ -254,3 +254,17 @@ def test_is_a_likelihood_with_a_readable_repr():
     text = repr(lik)
     assert "columns=((3, 0), (5,), (1, 4, 2), (6,))" in text
     assert "Poisson()" in text and "StudentT(df_init=5.0" in text
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_gpu():
+    lik, _, _ = initialized()
+    lik = lik.to("cuda")
+    x, out = rows()
+    x, out = x.cuda(), out.cuda()
+    torch.testing.assert_close(
+        lik.log_prob(x, out).cpu(), initialized()[0].log_prob(x.cpu(), out.cpu())
+    )
+    draw = lik.sample(out, torch.Generator(device="cuda").manual_seed(0))
+    assert draw.device.type == "cuda" and lik.mean(out).shape == (5, 7)
+    assert lik.data_warning(x.cpu()) is None

@@ -565,3 +565,15 @@ def test_float64_state_dict_and_pickle_round_trips(name):
     clone = pickle.loads(pickle.dumps(lik))
     torch.testing.assert_close(clone.log_prob(x, out), log_p, rtol=0, atol=0)
     assert list(clone.state_dict()) == list(lik.state_dict())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", sorted(set(LIKELIHOODS)))
+def test_log_prob_and_draws_on_gpu(name):
+    lik = ready(make_likelihood(name), 3, torch.float32).to("cuda")
+    out = torch.randn(5, 3, device="cuda")
+    generator = torch.Generator(device="cuda").manual_seed(0)
+    x = lik.sample(out, generator)
+    assert x.device.type == "cuda" and lik.support.check(x).all()
+    assert torch.isfinite(lik.log_prob(x, out)).all()
+    assert lik.mean(out).device.type == "cuda"
