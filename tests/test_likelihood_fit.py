@@ -121,3 +121,20 @@ def test_count_likelihood_by_name_refuses_non_integers(X_counts):
     X[3, 1] = 1.5
     with pytest.raises(ValueError):
         VAETransformer(likelihood="poisson", **FAST).fit(X)
+
+
+def test_missing_entries_with_the_new_likelihoods(X_counts, X_mixed):
+    rng = np.random.RandomState(3)
+    for likelihood, X in [
+        (NegativeBinomial(), X_counts),
+        (mixed_likelihood(), X_mixed),
+    ]:
+        X = X.copy()
+        X[rng.rand(*X.shape) < 0.2] = np.nan
+        vae = VAETransformer(likelihood=likelihood, **FAST).fit(X)
+        assert np.all(np.isfinite(vae.score_samples(X)))
+
+
+def test_fit_warns_when_bernoulli_meets_grey_levels(X_unit):
+    with pytest.warns(UserWarning, match="continuous_bernoulli"):
+        VAETransformer(likelihood="bernoulli", **FAST).fit(X_unit)

@@ -49,9 +49,10 @@ class StudentT(Likelihood):
       remain reachable). Raise ``min_df`` to 2 to keep it finite.
     - **Scale**: starts where the t's variance equals the feature's training
       variance, ``sigma^2 = x_var (df_init - 2) / df_init`` (hence ``df_init >
-      2``), and is bounded below by ``min_variance_ratio`` times that start,
-      as :class:`Gaussian`'s variance is, so the likelihood stays bounded.
-      ``x_logvar()`` is log sigma^2 (of the scale, not the variance).
+      2``), and is bounded below as :class:`Gaussian`'s variance is, so the
+      likelihood stays bounded: ``sigma_j^2 >= min_variance_ratio *
+      max(s_j, mean_k s_k)``, s the starting sigma^2 (at least twice its
+      floor). ``x_logvar()`` is log sigma^2 (of the scale, not the variance).
 
     Translating x and the location together leaves the density unchanged
     (``location_family = True``).
@@ -63,7 +64,7 @@ class StudentT(Likelihood):
     min_df : float, default=1.0
         Lower bound of the degrees of freedom (df > min_df always), >= 0.
     min_variance_ratio : float, default=1e-3
-        Floor of each sigma^2, as a fraction of its starting value.
+        Floor of each sigma^2, as a fraction of ``max(start_j, mean start)``.
 
     References
     ----------
