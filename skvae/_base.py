@@ -27,6 +27,12 @@ from skvae._factory import (
 from skvae._net import DivergenceError, TrainingPlan, VAENet
 from skvae._noise import RowNoise
 from skvae._runtime import map_rows, resolve_device, torch_dtype
+from skvae._tabular import (
+    TableEncoder,
+    joined_likelihood,
+    likelihood_blocks,
+    table_library,
+)
 from skvae._validation import (
     FLOAT_DTYPES,
     SPARSE_FORMATS,
@@ -34,9 +40,9 @@ from skvae._validation import (
     check_support,
     clip_to_support,
     draw_seed,
+    output_container,
     validate_data,
 )
-from skvae.likelihoods import make_likelihood
 
 # Noise draws per row of score_samples and of the held-out score.
 N_ELBO_SAMPLES = 16
@@ -51,10 +57,12 @@ class BaseVAE(BaseEstimator):
         if "_rng" in before:
             before["_rng"] = copy.deepcopy(self._rng)
         try:
+            X_raw = X
             X = self._validate_input(X, reset=fresh)
-            self._check_training_data(X, method)
+            likelihood = self._resolve_likelihood(X_raw, X.shape[1])
+            self._check_training_data(X, likelihood, method)
             if fresh:
-                net = self._fresh_net(X)
+                net = self._fresh_net(X, likelihood)
             else:
                 check_architecture_unchanged(self, method)
                 net = self.net_
@@ -93,11 +101,40 @@ class BaseVAE(BaseEstimator):
             )
         return self
 
-    def _check_training_data(self, X, method):
+    def _resolve_likelihood(self, X_raw, n_model):
+        """The likelihood of the model's columns (``_tabular.likelihood_blocks``)."""
+        table = self._table
+        raw_names = [str(n) for n in getattr(self, "feature_names_in_", [])] or [
+            f"x{i}" for i in range(self.n_features_in_)
+        ]
+        if table is not None and table.categories:
+            model_names, groups = table.feature_names_out, table.groups
+            raw_to_model, position = {}, 0
+            for name in table.columns:
+                width = len(table.categories.get(name, [None]))
+                raw_to_model[name] = list(range(position, position + width))
+                position += width
+        else:
+            model_names, groups = raw_names, []
+            raw_to_model = {name: [i] for i, name in enumerate(raw_names)}
+        blocks = likelihood_blocks(
+            self.likelihood,
+            raw_X=X_raw,
+            raw_names=raw_names,
+            model_names=model_names,
+            groups=groups,
+            raw_to_model=raw_to_model,
+        )
+        self._likelihood_blocks = [(name, cols) for name, _, cols in blocks]
+        self._model_feature_names = list(model_names)
+        return joined_likelihood(blocks)
+
+    def _check_training_data(self, X, likelihood, method):
         """ValueError for values outside the likelihood's support; warn when the
         likelihood accepts the data but models it poorly."""
-        likelihood = make_likelihood(self.likelihood)
-        check_support(X, likelihood, name=self.likelihood, method=method)
+        names = getattr(self, "_model_feature_names", None)
+        name = self.likelihood if isinstance(self.likelihood, str) else None
+        check_support(X, likelihood, name=name, method=method, feature_names=names)
         if self.n_importance_samples > 1 and self.free_bits:
             raise ValueError(
                 "free_bits applies to the ELBO, not to the importance-weighted "
@@ -129,7 +166,7 @@ class BaseVAE(BaseEstimator):
             offset=self._x_offset,
         )
 
-    def _fresh_net(self, X):
+    def _fresh_net(self, X, likelihood):
         """Seed this fit's generator, take the data's statistics, build a new net.
 
         Draws, in order: the scoring noise's seed, the networks' seed; the
@@ -140,11 +177,14 @@ class BaseVAE(BaseEstimator):
         stats = data_statistics(X)
         self._x_mean, self._x_scale = stats.mean, stats.scale
         self._has_missing = stats.has_missing
-        location = make_likelihood(self.likelihood).location_family
-        self._x_offset = stats.mean if location else None
-        return self._new_net(X, stats, seed=self._rng.randint(2**31 - 1))
+        location = list(likelihood.location_columns(X.shape[1]))
+        self._x_offset = None
+        if location:
+            self._x_offset = np.zeros(X.shape[1])
+            self._x_offset[location] = stats.mean[location]
+        return self._new_net(X, stats, likelihood, seed=self._rng.randint(2**31 - 1))
 
-    def _new_net(self, X, stats, seed):
+    def _new_net(self, X, stats, likelihood, seed):
         """An untrained net around the networks for data of ``stats``."""
         X_head = X[:2]
         if self._x_offset is not None:
@@ -154,7 +194,7 @@ class BaseVAE(BaseEstimator):
         module = build_module(
             X_head,
             stats,
-            likelihood=make_likelihood(self.likelihood),
+            likelihood=copy.deepcopy(likelihood),
             n_components=self.n_components,
             hidden_layer_sizes=self._hidden_layer_sizes(),
             activation=self.activation,
@@ -177,6 +217,25 @@ class BaseVAE(BaseEstimator):
         return hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _validate_input(self, X, *, reset):
+        """The model's matrix for X: validated, tables encoded (``_tabular``)."""
+        if reset:
+            self._table = (
+                TableEncoder(self.categorical_features).fit(X)
+                if table_library(X) is not None
+                else None
+            )
+        table = getattr(self, "_table", None)
+        if table is not None and table.categories:
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if table_library(X) is None:
+                raise ValueError(
+                    "This model was fitted on a table with categorical columns "
+                    f"({sorted(table.categories)}): pass a DataFrame with the same "
+                    "columns."
+                )
+            return check_array(
+                table.transform(X), dtype=np.float64, ensure_all_finite="allow-nan"
+            )
         X = validate_data(
             self,
             X,
@@ -223,6 +282,21 @@ class BaseVAE(BaseEstimator):
         """
         offset = self._x_offset if centred else None
         return map_rows(X, fn, width, device=self.net_.device, offset=offset)
+
+    @property
+    def _model_width(self):
+        """Columns of the model's matrix (categorical columns one-hot)."""
+        return len(self._x_mean)
+
+    def _as_rows(self, X_model):
+        """Model rows as the user's rows: a table like the training one when
+        fitted on a DataFrame with categorical columns or with
+        ``set_output(transform='pandas'|'polars')``; else the array."""
+        table = getattr(self, "_table", None)
+        output = output_container(self)
+        if table is None or (output == "default" and not table.categories):
+            return X_model
+        return table.inverse_transform(X_model, output)
 
     def _uncentred(self, X_model, dtype):
         """Rows in the model's units back in data units, in ``dtype``."""

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from skvae._tabular import table_library
 from skvae._transformer import VAETransformer
 from skvae._validation import (
     FLOAT_DTYPES,
@@ -83,8 +84,13 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     beta : float, default=1.0
         KL weight of the training loss (beta-VAE), as in VAETransformer.
 
-    likelihood : {'gaussian', 'bernoulli'}, default='gaussian'
-        Observation model p(x|z), as in VAETransformer.
+    likelihood : str, Likelihood instance or list of (likelihood, columns) \
+            tuples, default='gaussian'
+        Observation model p(x|z) of each column, as in VAETransformer.
+
+    categorical_features : 'from_dtype', None or array-like, default='from_dtype'
+        Categorical columns of a DataFrame, encoded inside, as in
+        VAETransformer.
 
     hidden_layer_sizes : array-like of int, default=(256, 256)
         Encoder widths (the decoder mirrors them), as in VAETransformer.
@@ -263,6 +269,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         contamination="auto",
         beta=1.0,
         likelihood="gaussian",
+        categorical_features="from_dtype",
         hidden_layer_sizes=(256, 256),
         activation="relu",
         max_iter=200,
@@ -290,6 +297,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.beta = beta
         self.likelihood = likelihood
+        self.categorical_features = categorical_features
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.max_iter = max_iter
@@ -337,7 +345,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
             Bernoulli data outside [0, 1], a diverging training. A previous
             fit is then left as it was.
         """
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS)
+        X = self._validate(X, reset=True)
         params = {k: v for k, v in self.get_params().items() if k not in _OWN_PARAMS}
         if self.warm_start and hasattr(self, "vae_"):
             vae = self.vae_.set_params(**params)
@@ -382,9 +390,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
             If X holds NaN or inf or has the wrong number of features.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
-        )
+        X = self._validate(X, reset=False)
         return self._scores(X)
 
     def decision_function(self, X):
@@ -433,6 +439,16 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         labels = np.ones(decision.shape[0], dtype=int)
         labels[decision < 0] = -1
         return labels
+
+    def _validate(self, X, *, reset):
+        """X as the VAE takes it: a table stays one (its categorical columns are
+        the VAE's to encode), anything else is a finite float array."""
+        if table_library(X) is not None:
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return X
+        return validate_data(
+            self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
+        )
 
     def _scores(self, X):
         """The ``score_type`` score of validated rows X, shape (n_samples,)."""

@@ -25,12 +25,12 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._factory import DataStatistics
+from skvae._tabular import TableEncoder, joined_likelihood
+from skvae.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
 
 FORMAT = "skvae.weights"
 VERSION = 2
 FORMAT_V1 = "skvae.weights/1"
-# Saved parameters that are code when not a plain value: passed again at load.
-CODE_PARAMS = ("encoder", "decoder", "likelihood")
 RENAMED_V1 = {
     "encoder.x_loc": "encoder.input_loc",
     "encoder.x_scale": "encoder.input_scale",
@@ -111,9 +111,16 @@ def save(vae, path):
     params = vae.get_params(deep=False)
     custom = [
         name
-        for name in CODE_PARAMS
+        for name in ("encoder", "decoder")
         if params[name] is not None and not isinstance(params[name], str)
     ]
+    if any(name not in LIKELIHOODS for name, _ in vae._likelihood_blocks):
+        custom.append("likelihood")  # a Likelihood instance: code
+    elif not _is_plain(params["likelihood"]):  # e.g. make_column_selector
+        params["likelihood"] = [
+            (name, [[vae._model_feature_names[c] for c in cols]])
+            for name, cols in vae._likelihood_blocks
+        ]
     for name in custom:
         params[name] = None
         if f"{name}_kwargs" in params:
@@ -148,6 +155,9 @@ def save(vae, path):
             "scale": torch.as_tensor(vae._x_scale),
             "offset": None if vae._x_offset is None else torch.as_tensor(vae._x_offset),
             "has_missing": bool(vae._has_missing),
+            "table": None if vae._table is None else vae._table.state(),
+            "blocks": [[name, list(cols)] for name, cols in vae._likelihood_blocks],
+            "model_feature_names": list(vae._model_feature_names),
         },
         "rng_state": [
             torch.as_tensor(keys.astype(np.int64)),
@@ -193,10 +203,19 @@ def load(cls, path, **params):
     vae._x_mean, vae._x_scale = data["mean"].numpy(), data["scale"].numpy()
     vae._x_offset = None if data["offset"] is None else data["offset"].numpy()
     vae._has_missing = data["has_missing"]
+    vae._table = (
+        None if data["table"] is None else TableEncoder.from_state(data["table"])
+    )
+    width = len(vae._x_mean)
+    vae._likelihood_blocks = [
+        (name, list(cols)) for name, cols in data["blocks"] or [(None, range(width))]
+    ]
+    vae._model_feature_names = data["model_feature_names"]
+    likelihood = _likelihood(vae)
     # The networks' shapes; their data statistics are buffers, overwritten below.
     stats = DataStatistics(vae._x_mean, vae._x_scale**2, vae._x_scale, vae._has_missing)
-    X_head = np.zeros((2, n_features), dtype=np.float32)
-    net = vae._new_net(X_head, stats, seed=0)
+    X_head = np.zeros((2, width), dtype=np.float32)
+    net = vae._new_net(X_head, stats, likelihood, seed=0)
     net.initialize()
     net.module_.load_state_dict(state["module_state"])
     net.load_history(state["history"])  # per epoch: warm starts keep counting
@@ -209,6 +228,45 @@ def load(cls, path, **params):
         setattr(vae, f"{name}_", value)
     vae._rng = _restore_rng(state["rng_state"])
     return vae
+
+
+def _likelihood(vae):
+    """The fitted model's likelihood, rebuilt from its blocks' names.
+
+    A block named by a class rather than a registered name came from a
+    Likelihood instance in ``vae.likelihood`` (given again at load).
+    """
+    spec = vae.likelihood
+    given = [spec] if isinstance(spec, Likelihood) else []
+    if isinstance(spec, list):
+        given = [lik for lik, _ in spec if isinstance(lik, Likelihood)]
+    by_class = {type(lik).__name__: lik for lik in given}
+    blocks = []
+    for name, cols in vae._likelihood_blocks:
+        if name is None:  # a weights file of skvae 0.1: one likelihood
+            name = spec if isinstance(spec, str) else type(spec).__name__
+        if name not in LIKELIHOODS and name not in by_class:
+            raise ValueError(
+                f"This model has a custom likelihood {name!r}: pass an instance "
+                "of it again, e.g. load_weights(path, likelihood=...)."
+            )
+        blocks.append((name, make_likelihood(by_class.get(name, name)), cols))
+    return joined_likelihood(blocks)
+
+
+def _is_plain(spec):
+    """True if a ``likelihood`` parameter is plain data (names and columns)."""
+    if isinstance(spec, str):
+        return True
+    if not isinstance(spec, list):
+        return False
+
+    def plain(value):
+        if isinstance(value, (str, Integral, bool, np.bool_)):
+            return True
+        return isinstance(value, (list, tuple)) and all(plain(v) for v in value)
+
+    return all(isinstance(lik, str) and plain(cols) for lik, cols in spec)
 
 
 def read(path):
@@ -262,6 +320,9 @@ def _upgrade_v1(state):
         "scale": scale.to(torch.float64),
         "offset": None,
         "has_missing": False,
+        "table": None,
+        "blocks": None,
+        "model_feature_names": None,
     }
     state["version"] = 1
     return state

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import (  # noqa: F401
     Interval,
     StrOptions,
 )
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import (  # noqa: F401
     check_is_fitted,
     validate_data,
@@ -24,6 +25,11 @@ from torch.distributions import constraints
 
 FLOAT_DTYPES = (np.float64, np.float32)
 SPARSE_FORMATS = ("csr", "csc")
+
+
+def output_container(estimator):
+    """'default', 'pandas' or 'polars': what ``set_output(transform=...)`` asks."""
+    return _get_output_config("transform", estimator)["dense"]
 
 
 def draw_seed(random_state):
@@ -49,17 +55,53 @@ def _interval(support):
     return None
 
 
-def check_support(X, likelihood, *, name, method):
-    """Raise ``ValueError`` unless every value of X is in the likelihood's support.
+def _column_names(columns, feature_names):
+    if feature_names is None:
+        return [f"column {c}" for c in columns]
+    return [repr(str(feature_names[c])) for c in columns]
+
+
+def check_support(X, likelihood, *, name, method, feature_names=None):
+    """Raise ``ValueError`` unless each block of columns is in its likelihood's
+    support (``likelihood.column_blocks``), naming the likelihood and columns.
 
     X is dense or sparse and is not modified; NaN (missing) is not checked.
-    ``name`` is how the user named the likelihood, for the message.
+    ``name`` is how the user named a single likelihood (None: the blocks'
+    class names), for the message. Constraints on single values (intervals,
+    integers) read a sparse matrix's stored values only; constraints on rows
+    (a one-hot group) see the block's columns densified.
     """
-    support = likelihood.support
-    if isinstance(support, constraints._Real):
-        return
-    values = _values(X)
-    values = values[~np.isnan(values)] if np.isnan(values).any() else values
+    for block in likelihood.column_blocks(X.shape[1]):
+        support = block.likelihood.support
+        if isinstance(support, constraints._Real):
+            continue
+        label = name or _registered_name(block.likelihood)
+        columns = list(block.columns)
+        every = len(columns) == X.shape[1]
+        where = (
+            "" if every else " in " + ", ".join(_column_names(columns, feature_names))
+        )
+        if support.event_dim == 0:
+            part = X if every else X[:, columns]
+            _check_values(_values(part), support, label, method, where, part)
+        else:
+            part = X[:, columns]
+            part = part.toarray() if sp.issparse(part) else np.asarray(part)
+            ok = support.check(torch.as_tensor(part))
+            if not bool(ok.all()):
+                row = int(np.flatnonzero(~ok.numpy())[0])
+                raise ValueError(
+                    f"likelihood={label!r} needs each row of {where[4:]} to be "
+                    f"in {support} in {method}, but row {row} is "
+                    f"{part[row].tolist()}."
+                )
+
+
+def _check_values(values, support, label, method, where, part):
+    if np.isnan(values).any():
+        values = values[~np.isnan(values)]
+    if sp.issparse(part) and part.nnz < np.prod(part.shape):
+        values = np.append(values, 0.0)  # the implicit zeros
     if not values.size:
         return
     bounds = _interval(support)
@@ -67,32 +109,66 @@ def check_support(X, likelihood, *, name, method):
         lower, upper = bounds
         if values.min() < lower or values.max() > upper:
             raise ValueError(
-                f"likelihood={name!r} needs X in [{lower:g}, {upper:g}] in {method}, "
-                f"but X ranges over [{values.min():.4g}, {values.max():.4g}]. "
-                "Scale it (e.g. MinMaxScaler(clip=True)) or use "
-                "likelihood='gaussian'."
+                f"likelihood={label!r} needs X in [{lower:g}, {upper:g}] in "
+                f"{method}, but X{where} ranges over [{values.min():.4g}, "
+                f"{values.max():.4g}]. Scale it (e.g. MinMaxScaler(clip=True)) "
+                "or use likelihood='gaussian'."
             )
         return
     ok = support.check(torch.as_tensor(np.asarray(values)))
     if not bool(ok.all()):
         bad = np.asarray(values)[~ok.numpy()]
         raise ValueError(
-            f"likelihood={name!r} needs values in {support} in {method}, but X "
-            f"holds e.g. {bad.ravel()[:3].tolist()}."
+            f"likelihood={label!r} needs {_describe(support)} in {method}, but "
+            f"X{where} holds e.g. {bad.ravel()[:3].tolist()}."
         )
 
 
+def _describe(support):
+    """A constraint in words."""
+    if isinstance(support, constraints._IntegerGreaterThan):
+        if support.lower_bound == 0:
+            return "non-negative integers"
+        return f"integers >= {support.lower_bound}"
+    return f"values in {support}"
+
+
+def _registered_name(likelihood):
+    """The name ``likelihood=`` knows a likelihood's class by, else the class's."""
+    from skvae.likelihoods import LIKELIHOODS
+
+    for name, cls in LIKELIHOODS.items():
+        if type(likelihood) is cls:
+            return name
+    return type(likelihood).__name__
+
+
 def clip_to_support(X, likelihood):
-    """X clipped into an interval support (a copy where anything changes) and
-    how many values moved; X unchanged for other supports."""
-    bounds = _interval(likelihood.support)
-    if bounds is None:
-        return X, 0
-    lower, upper = bounds
-    values = _values(X)
-    n_out = int(np.count_nonzero((values < lower) | (values > upper)))
-    if not n_out:
-        return X, 0
-    X = X.copy()
-    np.clip(_values(X), lower, upper, out=_values(X))
+    """X with each block's values clipped into its interval support (a copy
+    where anything changes) and how many values moved; other supports as is."""
+    n_out, copied = 0, False
+    for block in likelihood.column_blocks(X.shape[1]):
+        bounds = _interval(block.likelihood.support)
+        if bounds is None:
+            continue
+        lower, upper = bounds
+        columns = list(block.columns)
+        if len(columns) == X.shape[1]:
+            values = _values(X)
+            moved = int(np.count_nonzero((values < lower) | (values > upper)))
+            if moved:
+                if not copied:
+                    X, copied = X.copy(), True
+                np.clip(_values(X), lower, upper, out=_values(X))
+            n_out += moved
+            continue
+        if sp.issparse(X):
+            X = X.toarray()  # mixed blocks: rows of a table, not wide sparse data
+        part = X[:, columns]
+        moved = int(np.count_nonzero((part < lower) | (part > upper)))
+        if moved:
+            if not copied:
+                X, copied = np.array(X), True
+            X[:, columns] = np.clip(part, lower, upper)
+        n_out += moved
     return X, n_out

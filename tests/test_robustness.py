@@ -118,10 +118,10 @@ BAD_INPUT = [
     (
         "unknown-likelihood",
         "fit",
-        {"likelihood": "poisson"},
+        {"likelihood": "no_such_likelihood"},
         _X(),
         InvalidParameterError,
-        "'likelihood' parameter .* Got 'poisson'",
+        "'likelihood' parameter .* Got 'no_such_likelihood'",
     ),
     (
         "max_iter<1",

@@ -2,17 +2,31 @@
 
 Each is a :class:`torch.nn.Module` subclass of :class:`Likelihood`. Pass one
 (or its name) as ``VAETransformer(likelihood=...)``; subclass
-:class:`Likelihood` to add your own.
+:class:`Likelihood` to add your own. :class:`ColumnLikelihoods` gives each
+block of columns its own.
 """
 
 import copy
 
-from skvae.likelihoods._base import Likelihood
+from skvae.likelihoods._base import ColumnBlock, Likelihood
 from skvae.likelihoods._bernoulli import Bernoulli
+from skvae.likelihoods._categorical import Categorical, one_hot_or_zero
+from skvae.likelihoods._columns import ColumnLikelihoods
+from skvae.likelihoods._continuous_bernoulli import ContinuousBernoulli
+from skvae.likelihoods._counts import NegativeBinomial, Poisson
 from skvae.likelihoods._gaussian import Gaussian
+from skvae.likelihoods._student_t import StudentT
 
 #: The names ``VAETransformer(likelihood=...)`` accepts, and their classes.
-LIKELIHOODS = {"gaussian": Gaussian, "bernoulli": Bernoulli}
+LIKELIHOODS = {
+    "gaussian": Gaussian,
+    "bernoulli": Bernoulli,
+    "continuous_bernoulli": ContinuousBernoulli,
+    "poisson": Poisson,
+    "negative_binomial": NegativeBinomial,
+    "student_t": StudentT,
+    "categorical": Categorical,
+}
 
 
 def make_likelihood(spec):
@@ -22,4 +36,18 @@ def make_likelihood(spec):
     return LIKELIHOODS[spec]()
 
 
-__all__ = ["Bernoulli", "Gaussian", "LIKELIHOODS", "Likelihood", "make_likelihood"]
+__all__ = [
+    "Bernoulli",
+    "Categorical",
+    "ColumnBlock",
+    "ColumnLikelihoods",
+    "ContinuousBernoulli",
+    "Gaussian",
+    "LIKELIHOODS",
+    "Likelihood",
+    "NegativeBinomial",
+    "Poisson",
+    "StudentT",
+    "make_likelihood",
+    "one_hot_or_zero",
+]

@@ -3,8 +3,30 @@
 Torch only: nothing here sees numpy, sklearn or skorch.
 """
 
+from typing import NamedTuple
+
 from torch import nn
 from torch.distributions import constraints
+
+
+class ColumnBlock(NamedTuple):
+    """One likelihood over some columns of a row (see :meth:`Likelihood.column_blocks`).
+
+    Attributes
+    ----------
+    likelihood : Likelihood
+        The observation model of these columns; its ``support`` is what their
+        values must satisfy.
+    columns : tuple of int
+        The row's columns it models, in the order it sees them.
+    outputs : slice
+        Its part of the decoder's output, of width
+        ``likelihood.n_outputs(len(columns))``.
+    """
+
+    likelihood: "Likelihood"
+    columns: tuple
+    outputs: slice
 
 
 class Likelihood(nn.Module):
@@ -21,7 +43,16 @@ class Likelihood(nn.Module):
       :meth:`n_outputs`, when the decoder gives other than one value per feature;
     - ``support``, a :mod:`torch.distributions.constraints` constraint on the
       values of x, which the estimator checks before fitting (so that a count
-      likelihood refuses 1.5, naming the column).
+      likelihood refuses 1.5, naming the column);
+    - ``location_family = True`` when the family is closed under translation:
+      ``p(x + c | decoder_out + c) = p(x | decoder_out)`` for every constant
+      c, with the decoder's output the location and no per-feature parameter
+      tied to where the data sit (Gaussian, Student-t, the Laplace below).
+      The estimator may then centre those columns in float64 before casting
+      to float32, which loses no digits of data far from 0. Leave it False
+      when x's origin matters (counts, [0, 1], categories);
+    - optionally :meth:`data_warning`, a message for data that are in the
+      support but poorly modelled.
 
     Units: log-densities in nats, summed over the observed features of a row.
 
@@ -30,6 +61,8 @@ class Likelihood(nn.Module):
     A Laplace likelihood with one learned scale per feature::
 
         class Laplace(Likelihood):
+            location_family = True
+
             def initialize(self, x_mean, x_var):
                 self.log_scale = nn.Parameter(0.5 * x_var.log() - 0.5 * math.log(2))
                 return x_mean, x_var.sqrt()
@@ -60,6 +93,34 @@ class Likelihood(nn.Module):
     def n_outputs(self, n_features):
         """Width of the decoder's output for ``n_features`` columns (default: same)."""
         return n_features
+
+    def column_blocks(self, n_features):
+        """The likelihoods of the row's columns: here one block over all of them.
+
+        :class:`ColumnLikelihoods` returns one block per likelihood, so the
+        estimator can check each block's ``support`` on its own columns and
+        name an offending column the same way for every likelihood.
+
+        Returns
+        -------
+        tuple of ColumnBlock
+            One block here: this likelihood over every column.
+        """
+        return (
+            ColumnBlock(
+                self, tuple(range(n_features)), slice(0, self.n_outputs(n_features))
+            ),
+        )
+
+    def location_columns(self, n_features):
+        """Columns the estimator may centre (see ``location_family``): all or none.
+
+        Returns
+        -------
+        tuple of int
+            The column indices.
+        """
+        return tuple(range(n_features)) if self.location_family else ()
 
     def initialize(self, x_mean, x_var):
         """Set up from the training data; return the decoder's fixed output map.

@@ -34,3 +34,34 @@ class Bernoulli(Likelihood):
     def sample(self, decoder_out, generator=None):
         """0/1 draws."""
         return torch.bernoulli(torch.sigmoid(decoder_out), generator=generator)
+
+    def data_warning(self, x):
+        """A message when x holds grey levels (values strictly inside (0, 1)).
+
+        There, ``x log y + (1 - x) log(1 - y)`` is a cross-entropy, not the
+        log of a density: it does not integrate to 1 over [0, 1] (Loaiza-Ganem
+        & Cunningham 2019, introduction), so the scores are not log-likelihoods.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_features)
+            Training values (missing entries are NaN, and ignored).
+
+        Returns
+        -------
+        str or None
+            The warning, when there are grey levels.
+        """
+        grey = (x > 0) & (x < 1)
+        n_grey = int(grey.sum())
+        if not n_grey:
+            return None
+        example = float(x[grey][0])
+        return (
+            f"X holds {n_grey} values strictly between 0 and 1 (e.g. {example:.4g}). "
+            "There the Bernoulli likelihood's 'log-likelihood' is a cross-entropy, "
+            "not a density, so its scores (score, score_samples) are not "
+            "log-likelihoods and cannot be compared with other models'. Use "
+            "likelihood='continuous_bernoulli' (a density on [0, 1]), binarize X "
+            "(e.g. sklearn.preprocessing.Binarizer), or likelihood='gaussian'."
+        )

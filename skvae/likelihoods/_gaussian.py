@@ -19,6 +19,40 @@ def gaussian_log_prob(x, loc, logvar):
     return -0.5 * (LOG_2PI + logvar + (x - loc).pow(2) * torch.exp(-logvar))
 
 
+def init_floored_logvar(module, start_var, ratio):
+    """Give ``module`` a learned per-feature log sigma^2, bounded below.
+
+    Registers the buffer ``x_logvar_floor = log(floor)`` and the parameter
+    ``x_logvar_raw``, with ``log sigma^2 = x_logvar_floor + softplus(raw)``
+    (read it with :func:`floored_logvar`)::
+
+        floor_j = ratio * max(start_j, mean_k start_k)
+
+    starting at ``max(start_j, 2 floor_j)``. Shared by :class:`Gaussian`
+    (sigma^2 its variance, started at the data's) and
+    :class:`~skvae.likelihoods.StudentT` (sigma its scale).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    start_var : torch.Tensor of shape (n_features,), positive
+        Starting sigma^2 of each feature.
+    ratio : float in (0, 1)
+        The floor, as a fraction of ``max(start_j, mean start)``.
+    """
+    start = start_var.to(torch.float32)
+    floor = ratio * torch.maximum(start, start.mean())
+    start = torch.maximum(start, 2 * floor)
+    module.register_buffer("x_logvar_floor", torch.log(floor))
+    # softplus(raw) = log(start / floor)  <=>  log sigma^2 starts at log(start)
+    module.x_logvar_raw = nn.Parameter(_softplus_inverse(torch.log(start / floor)))
+
+
+def floored_logvar(module):
+    """log sigma^2 of a module set up by :func:`init_floored_logvar`."""
+    return module.x_logvar_floor + F.softplus(module.x_logvar_raw)
+
+
 class Gaussian(Likelihood):
     """Gaussian p(x | z) = N(x; decoder_out, diag(sigma^2)), sigma learned per feature.
 
@@ -55,17 +89,12 @@ class Gaussian(Likelihood):
 
         The decoder's output starts at (mean, standard deviation).
         """
-        var = x_var.to(torch.float32)
-        floor = self.min_variance_ratio * torch.maximum(var, var.mean())
-        start = torch.maximum(var, 2 * floor)
-        self.register_buffer("x_logvar_floor", torch.log(floor))
-        # softplus(raw) = log(start / floor)  <=>  x_logvar starts at log(start)
-        self.x_logvar_raw = nn.Parameter(_softplus_inverse(torch.log(start / floor)))
+        init_floored_logvar(self, x_var, self.min_variance_ratio)
         return x_mean, x_var.sqrt()
 
     def x_logvar(self):
         """Per-feature log-variance, tensor of shape (n_features,), above its floor."""
-        return self.x_logvar_floor + F.softplus(self.x_logvar_raw)
+        return floored_logvar(self)
 
     def feature_log_prob(self, x, decoder_out):
         return gaussian_log_prob(x, decoder_out, self.x_logvar())

@@ -1,0 +1,425 @@
+"""Mixed-type tables: categorical columns encoded inside, per-column likelihoods.
+
+Two jobs, numpy and DataFrames in, plain data out (no torch):
+
+- :class:`TableEncoder` turns a table whose categorical columns are pandas
+  ``category``/string/object or polars ``Categorical``/``Enum``/``String``
+  columns into the float matrix the model sees (each categorical column as a
+  one-hot group), and model rows back into a table like the training one.
+- :func:`likelihood_blocks` resolves ``VAETransformer(likelihood=...)`` (a
+  name, a ``Likelihood``, or ``ColumnTransformer``-style ``(likelihood,
+  columns)`` pairs) over the model's columns into blocks of one likelihood
+  each, which ``skvae.likelihoods.ColumnLikelihoods`` joins.
+"""
+
+import numbers
+
+import numpy as np
+
+from skvae.likelihoods import (
+    LIKELIHOODS,
+    Categorical,
+    ColumnLikelihoods,
+    Likelihood,
+    make_likelihood,
+)
+
+# Every column the user does not give a likelihood gets this one (with a
+# list of pairs; a single name or instance applies to every numeric column).
+DEFAULT_LIKELIHOOD = "gaussian"
+
+
+def table_library(X):
+    """'pandas', 'polars' or None, without importing either."""
+    module = type(X).__module__.split(".")[0]
+    return module if module in ("pandas", "polars") else None
+
+
+def _is_categorical_dtype(dtype, library):
+    if library == "pandas":
+        import pandas as pd
+
+        return isinstance(dtype, pd.CategoricalDtype) or (
+            not pd.api.types.is_numeric_dtype(dtype)
+            and not pd.api.types.is_bool_dtype(dtype)
+            and (
+                pd.api.types.is_string_dtype(dtype)
+                or pd.api.types.is_object_dtype(dtype)
+            )
+        )
+    import polars as pl
+
+    return dtype in (pl.Categorical, pl.String) or isinstance(dtype, pl.Enum)
+
+
+def _column_values(X, name, library):
+    """A column as a 1-D object ndarray, missing values as None."""
+    if library == "pandas":
+        column = X[name]
+        return np.array(
+            [None if v is None or v != v else v for v in column.astype(object)],
+            dtype=object,
+        )
+    return np.array(X.get_column(name).to_list(), dtype=object)
+
+
+class TableEncoder:
+    """The model's view of a table with categorical columns, and back.
+
+    Parameters
+    ----------
+    categorical_features : 'from_dtype', None or array-like
+        Which columns are categorical: by dtype (as
+        ``HistGradientBoostingClassifier``), none, or given by name, index or
+        boolean mask.
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    columns : list of str
+        The table's columns.
+    categories : dict
+        For each categorical column, its categories seen in fit (sorted), in
+        the order of its one-hot group.
+    dtypes : dict
+        Each column's dtype in fit, as text, to give generated rows the same.
+    feature_names_out : list of str
+        The model's columns: a numeric column keeps its name, a categorical
+        one becomes ``<column>_<category>`` per category.
+    groups : list of list of int
+        The model columns of each categorical column's one-hot group.
+    """
+
+    def __init__(self, categorical_features="from_dtype"):
+        self.categorical_features = categorical_features
+
+    def fit(self, X):
+        """Learn the columns, their dtypes and the categories of X."""
+        self.library = table_library(X)
+        self.columns = [str(c) for c in X.columns]
+        self.dtypes = {
+            c: str(d) for c, d in zip(self.columns, _dtypes(X, self.library))
+        }
+        categorical = self._categorical_columns(X)
+        self.categories = {}
+        for name in categorical:
+            values = _column_values(X, name, self.library)
+            seen = sorted({v for v in values if v is not None}, key=str)
+            self.categories[name] = seen
+        self.pandas_categories = {
+            name: list(X[name].cat.categories)
+            for name in self.categories
+            if self.library == "pandas" and self.dtypes[name] == "category"
+        }
+        names, groups = [], []
+        for name in self.columns:
+            if name in self.categories:
+                start = len(names)
+                names += [f"{name}_{c}" for c in self.categories[name]]
+                groups.append(list(range(start, len(names))))
+            else:
+                names.append(name)
+        self.feature_names_out = names
+        self.groups = groups
+        return self
+
+    def _categorical_columns(self, X):
+        spec = self.categorical_features
+        if isinstance(spec, str):
+            return [
+                c
+                for c, d in zip(self.columns, _dtypes(X, self.library))
+                if _is_categorical_dtype(d, self.library)
+            ]
+        spec = np.asarray(spec)
+        if spec.dtype == bool:
+            if len(spec) != len(self.columns):
+                raise ValueError(
+                    f"categorical_features is a boolean mask of {len(spec)} "
+                    f"values, but X has {len(self.columns)} columns."
+                )
+            return [c for c, flag in zip(self.columns, spec) if flag]
+        out = []
+        for item in spec.tolist():
+            if isinstance(item, numbers.Integral):
+                out.append(self.columns[item])
+            elif str(item) in self.columns:
+                out.append(str(item))
+            else:
+                raise ValueError(
+                    f"categorical_features names {item!r}, which is not a column "
+                    f"of X ({self.columns})."
+                )
+        return out
+
+    def transform(self, X):
+        """The model's float64 matrix: categories one-hot, unknown or missing as NaN.
+
+        A category not seen in fit counts as missing (its group is all NaN),
+        as ``OneHotEncoder(handle_unknown='ignore')`` ignores it.
+        """
+        n = len(X)
+        out = np.empty((n, len(self.feature_names_out)))
+        position = 0
+        for name in self.columns:
+            if name not in self.categories:
+                out[:, position] = _numeric(X, name, self.library)
+                position += 1
+                continue
+            cats = self.categories[name]
+            lookup = {c: i for i, c in enumerate(cats)}
+            codes = np.array(
+                [lookup.get(v, -1) for v in _column_values(X, name, self.library)]
+            )
+            group = np.zeros((n, len(cats)))
+            known = codes >= 0
+            group[np.flatnonzero(known), codes[known]] = 1.0
+            group[~known] = np.nan
+            out[:, position : position + len(cats)] = group
+            position += len(cats)
+        return out
+
+    def inverse_transform(self, X_model, output):
+        """Rows in the model's columns back as rows of the table.
+
+        Categorical groups become the category of their largest value (a
+        one-hot draw's 1, or the most probable category of the means);
+        integer columns are rounded. ``output`` is 'pandas', 'polars' or
+        'default' (an object ndarray).
+        """
+        columns = {}
+        position = 0
+        for name in self.columns:
+            if name in self.categories:
+                width = len(self.categories[name])
+                group = X_model[:, position : position + width]
+                cats = np.array(self.categories[name], dtype=object)
+                columns[name] = cats[np.argmax(group, axis=1)]
+                position += width
+            else:
+                values = X_model[:, position]
+                if _is_integer_dtype_name(self.dtypes[name]):
+                    values = np.rint(values)
+                columns[name] = values
+                position += 1
+        if output == "pandas":
+            return self._pandas(columns)
+        if output == "polars":
+            return self._polars(columns)
+        return np.column_stack([columns[c].astype(object) for c in self.columns])
+
+    def _pandas(self, columns):
+        import pandas as pd
+
+        df = pd.DataFrame(columns, columns=self.columns)
+        for name in self.columns:
+            dtype = self.dtypes[name]
+            if name in self.pandas_categories:
+                df[name] = pd.Categorical(
+                    df[name], categories=self.pandas_categories[name]
+                )
+            elif name in self.categories:
+                df[name] = df[name].astype(dtype if dtype != "object" else object)
+            else:
+                df[name] = df[name].astype(dtype)
+        return df
+
+    def _polars(self, columns):
+        import polars as pl
+
+        series = []
+        for name in self.columns:
+            values = columns[name]
+            if name in self.categories:
+                series.append(pl.Series(name, values.tolist(), dtype=pl.String))
+            else:
+                series.append(pl.Series(name, values))
+        df = pl.DataFrame(series)
+        casts = {}
+        for name in self.columns:
+            dtype = _polars_dtype(self.dtypes[name])
+            if dtype is not None:
+                casts[name] = dtype
+        return df.cast(casts) if casts else df
+
+    def state(self):
+        """Plain data (weights files): what :meth:`from_state` rebuilds it from."""
+        return {
+            "categorical_features": (
+                self.categorical_features
+                if isinstance(self.categorical_features, str)
+                else np.asarray(self.categorical_features).tolist()
+            ),
+            "library": self.library,
+            "columns": self.columns,
+            "dtypes": self.dtypes,
+            "categories": {k: [str(c) for c in v] for k, v in self.categories.items()},
+            "pandas_categories": {
+                k: [str(c) for c in v] for k, v in self.pandas_categories.items()
+            },
+            "feature_names_out": self.feature_names_out,
+            "groups": self.groups,
+        }
+
+    @classmethod
+    def from_state(cls, state):
+        encoder = cls(state["categorical_features"])
+        for key in (
+            "library",
+            "columns",
+            "dtypes",
+            "categories",
+            "pandas_categories",
+            "feature_names_out",
+            "groups",
+        ):
+            setattr(encoder, key, state[key])
+        return encoder
+
+
+def _dtypes(X, library):
+    if library == "pandas":
+        return list(X.dtypes)
+    return list(X.schema.values())
+
+
+def _numeric(X, name, library):
+    """A numeric column as float64, missing as NaN; a clear error otherwise."""
+    try:
+        if library == "pandas":
+            column = X[name]
+            return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return X.get_column(name).cast(float).fill_null(float("nan")).to_numpy()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"Column {name!r} is neither numeric nor categorical ({exc}). "
+            "Convert it (e.g. a date to a number) or drop it."
+        ) from None
+
+
+def _is_integer_dtype_name(name):
+    return name.lower().lstrip("u").startswith("int")
+
+
+def _polars_dtype(name):
+    import polars as pl
+
+    table = {
+        "Int64": pl.Int64,
+        "Int32": pl.Int32,
+        "Int16": pl.Int16,
+        "Int8": pl.Int8,
+        "UInt64": pl.UInt64,
+        "UInt32": pl.UInt32,
+        "Float32": pl.Float32,
+        "Float64": pl.Float64,
+        "Boolean": pl.Boolean,
+        "Categorical": pl.Categorical,
+    }
+    return table.get(name)
+
+
+# ------------------------------------------------------ likelihood blocks
+
+
+def _resolve_columns(columns, raw_X, raw_names, model_names, raw_to_model):
+    """Model column indices of one ``columns`` entry (flat)."""
+    if callable(columns):  # make_column_selector
+        columns = columns(raw_X)
+    if isinstance(columns, (str, numbers.Integral)):
+        columns = [columns]
+    if isinstance(columns, slice):
+        columns = list(range(len(raw_names)))[columns]
+    columns = list(columns)
+    if columns and all(isinstance(c, (bool, np.bool_)) for c in columns):
+        if len(columns) != len(raw_names):
+            raise ValueError(
+                f"A boolean mask of {len(columns)} values for {len(raw_names)} columns."
+            )
+        columns = [i for i, flag in enumerate(columns) if flag]
+    out = []
+    for c in columns:
+        if isinstance(c, numbers.Integral):
+            if not -len(raw_names) <= c < len(raw_names):
+                raise ValueError(
+                    f"Column index {c} is out of range for {len(raw_names)} columns."
+                )
+            out += raw_to_model[raw_names[c]]
+        elif str(c) in raw_to_model:
+            out += raw_to_model[str(c)]
+        elif str(c) in model_names:
+            out.append(model_names.index(str(c)))
+        else:
+            raise ValueError(
+                f"likelihood names column {c!r}, which is not a column of X "
+                f"(columns: {raw_names})."
+            )
+    return out
+
+
+def _name(spec):
+    return spec if isinstance(spec, str) else type(spec).__name__
+
+
+def likelihood_blocks(spec, *, raw_X, raw_names, model_names, groups, raw_to_model):
+    """``[(name, likelihood, model columns)]`` for ``VAETransformer(likelihood=spec)``.
+
+    Categorical groups of the table encoder become Categorical blocks; a
+    single name or instance covers the other columns; ``(likelihood,
+    columns)`` pairs cover theirs, and the rest get ``DEFAULT_LIKELIHOOD``.
+    A ``'categorical'`` pair takes a list of one-hot groups (or one flat
+    group). Raises ValueError naming a column claimed twice or not found.
+    """
+    n = len(model_names)
+    blocks = [("categorical", Categorical(), list(g)) for g in groups]
+    if isinstance(spec, (str, Likelihood)):
+        pairs, default = [], spec
+    else:
+        pairs, default = list(spec), DEFAULT_LIKELIHOOD
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ValueError(
+                "likelihood must be a name, a Likelihood, or a list of "
+                f"(likelihood, columns) pairs; got the item {pair!r}."
+            )
+        lik, columns = pair
+        if not (isinstance(lik, Likelihood) or lik in LIKELIHOODS):
+            raise ValueError(
+                f"Unknown likelihood {lik!r}: use one of {sorted(LIKELIHOODS)} or a "
+                "skvae.likelihoods.Likelihood instance."
+            )
+        nested = (
+            isinstance(columns, (list, tuple))
+            and columns
+            and all(isinstance(c, (list, tuple)) for c in columns)
+        )
+        if lik == "categorical" or isinstance(lik, Categorical):
+            group_list = columns if nested else [columns]
+        else:
+            group_list = [columns]
+        for cols in group_list:
+            model_cols = _resolve_columns(
+                cols, raw_X, raw_names, model_names, raw_to_model
+            )
+            if any(model_cols == b[2] and b[0] == "categorical" for b in blocks):
+                continue  # a categorical column already encoded as one
+            blocks.append((_name(lik), make_likelihood(lik), model_cols))
+    claimed = {}
+    for b, (_, _, cols) in enumerate(blocks):
+        for c in cols:
+            if c in claimed:
+                raise ValueError(
+                    f"Column {model_names[c]!r} is given two likelihoods "
+                    f"({blocks[claimed[c]][0]!r} and {blocks[b][0]!r})."
+                )
+            claimed[c] = b
+    rest = [c for c in range(n) if c not in claimed]
+    if rest:
+        blocks.append((_name(default), make_likelihood(default), rest))
+    return blocks
+
+
+def joined_likelihood(blocks):
+    """One likelihood for the blocks: itself for one block over every column."""
+    if len(blocks) == 1 and blocks[0][2] == list(range(len(blocks[0][2]))):
+        return blocks[0][1]
+    return ColumnLikelihoods([(lik, cols) for _, lik, cols in blocks])

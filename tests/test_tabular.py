@@ -1,0 +1,163 @@
+"""Mixed-type tables (issue 11): per-column likelihoods specified like
+ColumnTransformer, categorical columns encoded inside, synthetic rows back as
+rows of the table."""
+
+import numpy as np
+import pytest
+from shared import fast
+from sklearn.compose import make_column_selector
+
+from skvae import VAETransformer
+from skvae.likelihoods import Categorical, ColumnLikelihoods, Gaussian, Poisson
+
+pd = pytest.importorskip("pandas")
+
+FAST = fast(n_components=2, max_iter=5, batch_size=16)
+
+
+@pytest.fixture
+def cars():
+    """A small table like vega_datasets' cars: real, count and category columns."""
+    rng = np.random.RandomState(0)
+    n = 60
+    cylinders = rng.choice([4, 6, 8], size=n)
+    origin = np.where(cylinders == 8, "USA", rng.choice(["Europe", "Japan"], size=n))
+    weight = 1500 + 400 * cylinders + rng.randn(n) * 200
+    mpg = 50 - 0.007 * weight + rng.randn(n) * 2
+    df = pd.DataFrame(
+        {
+            "mpg": mpg,
+            "cylinders": cylinders.astype(np.int64),
+            "weight": weight,
+            "origin": pd.Categorical(origin),
+            "maker": origin.astype(object),  # an object column: categorical too
+        }
+    )
+    df.loc[3, "mpg"] = np.nan
+    df.loc[5, "origin"] = np.nan
+    return df
+
+
+def _blocks(vae):
+    lik = vae.net_.module_.likelihood
+    return [(type(b.likelihood), b.columns) for b in lik.column_blocks(lik.n_features)]
+
+
+def test_a_raw_table_fits_with_a_likelihood_per_column(cars):
+    vae = VAETransformer(likelihood=[("poisson", ["cylinders"])], **FAST).fit(cars)
+    assert vae.n_features_in_ == 5
+    assert list(vae.feature_names_in_) == list(cars.columns)
+    assert isinstance(vae.net_.module_.likelihood, ColumnLikelihoods)
+    kinds = sorted((t.__name__, len(cols)) for t, cols in _blocks(vae))
+    # origin and maker one-hot (3 categories each), cylinders Poisson, the rest Gaussian
+    assert kinds == [
+        ("Categorical", 3),
+        ("Categorical", 3),
+        ("Gaussian", 2),
+        ("Poisson", 1),
+    ]
+    Z = vae.transform(cars)
+    scores = vae.score_samples(cars)
+    assert Z.shape == (60, 2) and np.all(np.isfinite(Z)) and np.all(np.isfinite(scores))
+
+
+def test_the_issues_spec_on_an_encoded_table(cars):
+    """One-hot columns made upstream, named as one categorical group."""
+    onehot = pd.get_dummies(cars["origin"], prefix="origin", dtype=float)
+    table = pd.concat([cars[["mpg", "weight", "cylinders"]], onehot], axis=1)
+    table = table.fillna({"mpg": table["mpg"].mean()})
+    spec = [
+        ("gaussian", ["mpg", "weight"]),
+        ("poisson", ["cylinders"]),
+        ("categorical", [list(onehot.columns)]),
+    ]
+    vae = VAETransformer(likelihood=spec, **FAST).fit(table)
+    kinds = dict(_blocks(vae))
+    assert kinds[Gaussian] == (0, 1) and kinds[Poisson] == (2,)
+    assert kinds[Categorical] == (3, 4, 5)
+    assert np.isfinite(vae.score(table))
+
+
+def test_columns_by_index_mask_and_selector(cars):
+    numeric = cars[["mpg", "cylinders", "weight"]].fillna(20.0)
+    by_index = VAETransformer(likelihood=[("poisson", [1])], **FAST).fit(numeric)
+    by_mask = VAETransformer(
+        likelihood=[("poisson", [False, True, False])], **FAST
+    ).fit(numeric)
+    by_selector = VAETransformer(
+        likelihood=[("poisson", make_column_selector(dtype_include=np.int64))], **FAST
+    ).fit(numeric)
+    for vae in (by_index, by_mask, by_selector):
+        assert dict(_blocks(vae))[Poisson] == (1,)
+    np.testing.assert_array_equal(
+        by_index.transform(numeric), by_mask.transform(numeric)
+    )
+
+
+def test_data_outside_a_columns_support_names_the_column(cars):
+    bad = cars.copy()
+    bad["weight_tons"] = bad["weight"] / 1000  # not a count
+    with pytest.raises(ValueError, match="poisson.*'weight_tons'"):
+        VAETransformer(likelihood=[("poisson", ["weight_tons"])], **FAST).fit(bad)
+    with pytest.raises(ValueError, match="'cylinders' is given two likelihoods"):
+        VAETransformer(
+            likelihood=[("poisson", ["cylinders"]), ("gaussian", [1])], **FAST
+        ).fit(cars)
+    with pytest.raises(ValueError, match="not a column of X"):
+        VAETransformer(likelihood=[("poisson", ["wheels"])], **FAST).fit(cars)
+
+
+def test_unseen_category_counts_as_missing(cars):
+    vae = VAETransformer(**FAST).fit(cars)
+    new = cars.iloc[:4].copy()
+    new["maker"] = new["maker"].astype(object)
+    unseen = new.copy()
+    unseen.loc[unseen.index[0], "maker"] = "Mars"
+    missing = new.copy()
+    missing.loc[missing.index[0], "maker"] = None
+    np.testing.assert_array_equal(vae.transform(unseen), vae.transform(missing))
+    with pytest.raises(ValueError, match="pass a DataFrame"):
+        vae.transform(np.zeros((2, 5)))
+
+
+def test_synthetic_rows_come_back_as_the_table(cars):
+    vae = VAETransformer(likelihood=[("poisson", ["cylinders"])], **FAST)
+    vae.set_output(transform="pandas").fit(cars)
+    for noise in (False, True):
+        rows = vae.sample(25, random_state=0, decoder_noise=noise)
+        assert isinstance(rows, pd.DataFrame)
+        assert list(rows.columns) == list(cars.columns)
+        assert list(rows.dtypes) == list(cars.dtypes)
+        assert set(rows["origin"].dropna()) <= set(cars["origin"].cat.categories)
+        assert set(rows["maker"]) <= {"Europe", "Japan", "USA"}
+        assert rows["cylinders"].min() >= 0
+    # Without set_output: the same values in an object array.
+    plain = VAETransformer(**FAST).fit(cars)
+    rows = plain.sample(3, random_state=0)
+    assert rows.shape == (3, 5) and rows.dtype == object
+    back = plain.inverse_transform(plain.transform(cars))
+    assert back.shape == (60, 5)
+
+
+def test_polars_table_in_and_out(cars):
+    pl = pytest.importorskip("polars")
+    table = pl.from_pandas(cars.drop(columns=["origin"]))
+    vae = VAETransformer(**FAST).set_output(transform="polars").fit(table)
+    assert vae.transform(table).shape == (60, 2)
+    rows = vae.sample(5, random_state=0, decoder_noise=True)
+    assert isinstance(rows, pl.DataFrame) and rows.columns == table.columns
+    assert rows.schema["cylinders"] == table.schema["cylinders"]
+
+
+def test_weights_file_keeps_the_table(cars, tmp_path):
+    selector = make_column_selector(dtype_include=np.int64)
+    vae = VAETransformer(likelihood=[("poisson", selector)], **FAST).fit(cars)
+    vae.save_weights(tmp_path / "cars.pt")
+    loaded = VAETransformer.load_weights(tmp_path / "cars.pt")
+    np.testing.assert_array_equal(loaded.transform(cars), vae.transform(cars))
+    np.testing.assert_array_equal(loaded.score_samples(cars), vae.score_samples(cars))
+    assert _blocks(loaded) == _blocks(vae)
+    # The selector (code) is stored as the columns it chose.
+    assert loaded.likelihood[0][0] == "categorical" or ("poisson", [["cylinders"]]) in [
+        tuple(p) for p in loaded.likelihood
+    ]
