@@ -27,7 +27,7 @@ class DataStatistics(NamedTuple):
     """Per-feature statistics of the training rows (float64, NaN ignored).
 
     ``scale`` is the standard deviation, with constant, near-constant and
-    entirely missing features given sqrt(1e-3) times the typical one, so
+    entirely missing features given sqrt(1e-3) times the typical (median) one, so
     standardization never divides by ~0 (and a Gaussian decoder's variance
     starts small there); an entirely missing feature has mean 0.
     ``has_missing`` tells whether any entry was NaN.
@@ -51,7 +51,8 @@ def data_statistics(X):
             mean = np.nanmean(X, axis=0, dtype=np.float64)
             var = np.nanvar(X, axis=0, dtype=np.float64)
     mean, var = np.nan_to_num(mean), np.nan_to_num(var)
-    typical = var.mean() if var.mean() > 0 else 1.0
+    typical = np.median(var)  # robust to a few columns in large units
+    typical = typical if typical > 0 else (var.mean() if var.mean() > 0 else 1.0)
     scale = np.sqrt(np.maximum(var, 1e-3 * typical))
     return DataStatistics(mean, var, scale, has_missing)
 

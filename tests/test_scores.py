@@ -83,3 +83,18 @@ def test_a_large_constant_offset_changes_no_score(X_gauss):
         vae.inverse_transform(vae.transform(X_gauss)),
         atol=1e-6,
     )
+
+
+def test_variance_floor_of_a_near_constant_feature_borrows_the_median():
+    """A column in pounds beside columns in units: each keeps 1e-3 of its own
+    variance as its floor; a constant column gets 1e-3 of the median."""
+    import torch
+
+    from skvae.likelihoods import Gaussian
+
+    lik = Gaussian()
+    var = torch.tensor([7e5, 61.0, 2.9, 7.9, 0.0 + 1e-9])
+    lik.initialize(torch.zeros(5), var)
+    floor = lik.x_logvar_floor.exp()
+    torch.testing.assert_close(floor[:4], 1e-3 * var[:4].float(), rtol=1e-5, atol=0)
+    torch.testing.assert_close(floor[4], 1e-3 * var.float().median(), rtol=1e-5, atol=0)

@@ -26,11 +26,18 @@ def init_floored_logvar(module, start_var, ratio):
     ``x_logvar_raw``, with ``log sigma^2 = x_logvar_floor + softplus(raw)``
     (read it with :func:`floored_logvar`)::
 
-        floor_j = ratio * max(start_j, mean_k start_k)
+        typical = median_k start_k
+        floor_j = ratio * start_j           if start_j > ratio * typical
+                  ratio * typical           otherwise (a near-constant feature)
 
-    starting at ``max(start_j, 2 floor_j)``. Shared by :class:`Gaussian`
-    (sigma^2 its variance, started at the data's) and
-    :class:`~skvae.likelihoods.StudentT` (sigma its scale).
+    starting at ``max(start_j, 2 floor_j)``. A feature of its own scale may
+    shrink to ``ratio`` of its variance; a feature (nearly) constant in the
+    training rows borrows the typical scale of the others, so that a held-out
+    row that moves it costs tens of nats, not thousands. The median, not the
+    mean, makes "typical" robust to a few columns in large units (a weight
+    in pounds beside a count). Shared by :class:`Gaussian` (sigma^2 its
+    variance, started at the data's) and :class:`~skvae.likelihoods.StudentT`
+    (sigma its scale).
 
     Parameters
     ----------
@@ -38,10 +45,14 @@ def init_floored_logvar(module, start_var, ratio):
     start_var : torch.Tensor of shape (n_features,), positive
         Starting sigma^2 of each feature.
     ratio : float in (0, 1)
-        The floor, as a fraction of ``max(start_j, mean start)``.
+        The floor, as a fraction of the feature's own start, or of the
+        typical one for a near-constant feature.
     """
     start = start_var.to(torch.float32)
-    floor = ratio * torch.maximum(start, start.mean())
+    threshold = ratio * start.median()
+    floor = torch.where(
+        start > threshold * (1 + 1e-4), ratio * start, threshold.expand_as(start)
+    )
     start = torch.maximum(start, 2 * floor)
     module.register_buffer("x_logvar_floor", torch.log(floor))
     # softplus(raw) = log(start / floor)  <=>  log sigma^2 starts at log(start)
@@ -60,22 +71,19 @@ class Gaussian(Likelihood):
     decoder gives the mean; each feature has one learned variance (as
     ``FactorAnalysis.noise_variance_``), started at the feature's training
     variance ``var_j`` and bounded below, so that the likelihood stays bounded
-    (a variance collapsing to 0 would make it infinite)::
-
-        floor_j = min_variance_ratio * max(var_j, mean_k var_k)
-        log sigma_j^2 = log(floor_j) + softplus(raw_j)
-
-    The floor is relative to the mean variance of the features as well as to
-    the feature's own, so a feature that is (nearly) constant in the training
-    rows cannot make a held-out row cost thousands of nats. Features of very
-    different scales should be standardized first (``StandardScaler``): a
-    feature whose variance is a small fraction of the mean cannot be modelled
-    below ``min_variance_ratio`` times the mean.
+    (a variance collapsing to 0 would make it infinite): ``log sigma_j^2 =
+    log(floor_j) + softplus(raw_j)`` with ``floor_j = min_variance_ratio *
+    var_j``, except for a feature that is (nearly) constant in the training
+    rows (``var_j`` at most ``min_variance_ratio`` times the median variance),
+    whose floor is ``min_variance_ratio`` times that median, so that a
+    held-out row that moves it cannot cost thousands of nats (see
+    ``init_floored_logvar``).
 
     Parameters
     ----------
     min_variance_ratio : float, default=1e-3
-        The floor, as a fraction of ``max(var_j, mean variance)``.
+        The floor, as a fraction of the feature's variance (or of the median
+        variance, for a near-constant feature).
     """
 
     location_family = True

@@ -50,9 +50,9 @@ class StudentT(Likelihood):
     - **Scale**: starts where the t's variance equals the feature's training
       variance, ``sigma^2 = x_var (df_init - 2) / df_init`` (hence ``df_init >
       2``), and is bounded below as :class:`Gaussian`'s variance is, so the
-      likelihood stays bounded: ``sigma_j^2 >= min_variance_ratio *
-      max(s_j, mean_k s_k)``, s the starting sigma^2 (at least twice its
-      floor). ``x_logvar()`` is log sigma^2 (of the scale, not the variance).
+      likelihood stays bounded: ``sigma_j^2 >= min_variance_ratio * s_j``,
+      s the starting sigma^2, or ``min_variance_ratio`` times the median of s
+      for a near-constant feature (at least twice its floor). ``x_logvar()`` is log sigma^2 (of the scale, not the variance).
 
     Translating x and the location together leaves the density unchanged
     (``location_family = True``).
