@@ -8,6 +8,7 @@ net (``_net``), the runtime helpers and sklearn's validation.
 """
 
 import copy
+import dataclasses
 import warnings
 
 import numpy as np
@@ -44,14 +45,25 @@ from skvae._validation import (
     validate_data,
 )
 
-# Noise draws per row of score_samples and of the held-out score.
+# Noise draws per row of score_samples (and at most, of the held-out score).
 N_ELBO_SAMPLES = 16
+# early_stopping='auto' holds rows out when at least this many would be, and
+# then refits on every row when there are at most REFIT_MAX_ROWS of them.
+MIN_VALIDATION_ROWS = 10
+REFIT_MAX_ROWS = 5000
+# max_iter='auto' and n_iter_no_change='auto': epochs, at least so many steps.
+AUTO_MIN_EPOCHS, AUTO_MIN_STEPS = 200, 4000
+AUTO_MIN_PATIENCE, AUTO_PATIENCE_STEPS = 10, 200
+# Noise draws per held-out score: about this many a score, 1 to 16 a row.
+VALIDATION_DRAWS = 2048
+# hidden_layer_sizes='auto': narrower networks below AUTO_HIDDEN_ROWS rows.
+AUTO_HIDDEN_ROWS, AUTO_HIDDEN_SMALL, AUTO_HIDDEN = 1000, (64, 64), (256, 256)
 
 
 class BaseVAE(BaseEstimator):
     """Fitting and inference machinery of a VAE estimator (not public)."""
 
-    def _fit(self, X, *, epochs, fresh, method):
+    def _fit(self, X, *, fresh, method):
         """Validate, build or reuse the net, train; on any error, undo everything."""
         before = dict(vars(self))
         if "_rng" in before:
@@ -66,10 +78,11 @@ class BaseVAE(BaseEstimator):
             else:
                 check_architecture_unchanged(self, method)
                 net = self.net_
-            plan = self._plan(
-                epochs, early_stopping=self.early_stopping and method == "fit"
-            )
+            plan = self._plan(X.shape[0], method)
             outcome = net.run(X, plan, seed=self._rng.randint(2**31 - 1))
+            selection = (plan, outcome, net)
+            if fresh and self._refits(X.shape[0], method):
+                net, outcome = self._refit(X, likelihood, plan, outcome.best_epoch)
         except BaseException as exc:  # Ctrl-C outside the training loop too
             vars(self).clear()
             vars(self).update(before)
@@ -80,26 +93,67 @@ class BaseVAE(BaseEstimator):
                     "or a larger batch_size."
                 ) from None
             raise
+        self._record_fit(net, fresh, method, *selection)
+        return self
+
+    def _record_fit(self, net, fresh, method, plan, outcome, selection_net):
+        """The fitted attributes, and the ConvergenceWarning of a fit that ran
+        out of epochs (the selection run's, when the model was refitted)."""
         self.net_ = net
         self._n_features_out = self.n_components
         self.n_iter_ = len(net.history)
         self.loss_curve_ = net.epoch_values("train_loss")
         if plan.early_stopping:
-            self.validation_scores_ = net.epoch_values("valid_elbo")
+            self.validation_scores_ = selection_net.epoch_values("valid_elbo")
             self.best_validation_score_ = outcome.best_validation_score
         elif fresh:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        if method == "fit" and not outcome.stopped and outcome.epochs >= epochs:
+        if method == "fit" and not outcome.stopped and outcome.epochs >= plan.epochs:
+            early = plan.early_stopping
             warnings.warn(
-                f"VAETransformer trained max_iter={self.max_iter} epochs and the "
-                f"{'held-out ELBO' if self.early_stopping else 'training loss'} "
+                f"VAETransformer trained max_iter={plan.epochs} epochs and the "
+                f"{'held-out ELBO' if early else 'training loss'} "
                 f"was still improving by more than tol={self.tol}. Increase "
-                "max_iter"
-                f"{'' if self.early_stopping else ', or set early_stopping=True'}.",
+                f"max_iter{'' if early else ', or set early_stopping=True'}.",
                 ConvergenceWarning,
             )
-        return self
+
+    def _early_stopping(self, n_rows, method):
+        """Whether this run holds rows out (``early_stopping='auto'``: when at
+        least ``MIN_VALIDATION_ROWS`` of them would be held out)."""
+        if method != "fit" or self.early_stopping is False:
+            return False
+        if self.early_stopping == "auto":
+            return round(self.validation_fraction * n_rows) >= MIN_VALIDATION_ROWS
+        return True
+
+    def _refits(self, n_rows, method):
+        """``early_stopping='auto'`` on small data refits on every row."""
+        return (
+            self.early_stopping == "auto"
+            and self._early_stopping(n_rows, method)
+            and n_rows <= REFIT_MAX_ROWS
+        )
+
+    def _refit(self, X, likelihood, plan, best_epoch):
+        """A new model on all the rows of X, trained as many epochs as early
+        stopping chose on the held-out ones (0: the start, e.g. factor
+        analysis of all the rows), as GridSearchCV refits its best candidate."""
+        net = self._new_net(
+            X,
+            data_statistics(X),
+            likelihood,
+            seed=self._rng.randint(2**31 - 1),
+            X_init=X,
+        )
+        if not best_epoch:
+            net.initialize()
+            return net, None
+        refit_plan = dataclasses.replace(
+            plan, epochs=best_epoch, early_stopping=False, n_iter_no_change=2**31
+        )
+        return net, net.run(X, refit_plan, seed=self._rng.randint(2**31 - 1))
 
     def _resolve_likelihood(self, X_raw, n_model):
         """The likelihood of the model's columns (``_tabular.likelihood_blocks``)."""
@@ -147,8 +201,27 @@ class BaseVAE(BaseEstimator):
         if message:
             warnings.warn(message, UserWarning)
 
-    def _plan(self, epochs, *, early_stopping):
-        """The training settings of one run, from the parameters."""
+    def _plan(self, n_rows, method):
+        """The training settings of one run on ``n_rows`` rows.
+
+        ``'auto'``: ``max_iter`` = max(200 epochs, 4000 Adam steps) and
+        ``n_iter_no_change`` = max(10 epochs, 200 steps), so that small data
+        get enough steps and patience; the held-out rows' scores use
+        clip(2048 / held-out rows, 1, 16) noise draws a row.
+        """
+        early = self._early_stopping(n_rows, method)
+        n_valid = int(np.ceil(self.validation_fraction * n_rows)) if early else 0
+        n_train = max(1, n_rows - n_valid)
+        steps = -(-n_train // min(self.batch_size, n_train))
+        epochs = self.max_iter
+        if method == "partial_fit":
+            epochs = 1
+        elif epochs == "auto":
+            epochs = max(AUTO_MIN_EPOCHS, -(-AUTO_MIN_STEPS // steps))
+        patience = self.n_iter_no_change
+        if patience == "auto":
+            patience = max(AUTO_MIN_PATIENCE, -(-AUTO_PATIENCE_STEPS // steps))
+        draws = int(np.clip(VALIDATION_DRAWS // max(n_valid, 1), 1, N_ELBO_SAMPLES))
         return TrainingPlan(
             epochs=epochs,
             batch_size=self.batch_size,
@@ -156,13 +229,13 @@ class BaseVAE(BaseEstimator):
             beta=self.beta,
             kl_warmup=self.kl_warmup,
             free_bits=self.free_bits,
-            early_stopping=early_stopping,
+            early_stopping=early,
             validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change,
+            n_iter_no_change=patience,
             tol=self.tol,
             verbose=self.verbose,
             n_importance_samples=self.n_importance_samples,
-            noise=self._row_noise(N_ELBO_SAMPLES),
+            noise=self._row_noise(draws),
             offset=self._x_offset,
         )
 
@@ -174,6 +247,7 @@ class BaseVAE(BaseEstimator):
         """
         self._rng = check_random_state(draw_seed(self.random_state))
         self._noise_seed = int(self._rng.randint(2**62))
+        self._n_fit_rows = X.shape[0]
         stats = data_statistics(X)
         self._x_mean, self._x_scale = stats.mean, stats.scale
         self._has_missing = stats.has_missing
@@ -182,10 +256,16 @@ class BaseVAE(BaseEstimator):
         if location:
             self._x_offset = np.zeros(X.shape[1])
             self._x_offset[location] = stats.mean[location]
-        return self._new_net(X, stats, likelihood, seed=self._rng.randint(2**31 - 1))
+        self._linear_path = True
+        seed = self._rng.randint(2**31 - 1)
+        return self._new_net(X, stats, likelihood, seed=seed, X_init=X)
 
-    def _new_net(self, X, stats, likelihood, seed):
-        """An untrained net around the networks for data of ``stats``."""
+    def _new_net(self, X, stats, likelihood, seed, X_init=None):
+        """An untrained net around the networks for data of ``stats``.
+
+        With ``X_init`` (the training rows), a Gaussian model starts as their
+        factor analysis (``_factory.factor_analysis_start``).
+        """
         X_head = X[:2]
         if self._x_offset is not None:
             X_head = (X_head.toarray() if sp.issparse(X_head) else X_head) - (
@@ -204,6 +284,8 @@ class BaseVAE(BaseEstimator):
             decoder=self.decoder,
             decoder_kwargs=self.decoder_kwargs,
             seed=seed,
+            X_init=X_init,
+            linear_path=self._linear_path,
         )
         self._built_architecture = architecture(self)
         return VAENet(module, device=resolve_device(self.device))
@@ -214,6 +296,11 @@ class BaseVAE(BaseEstimator):
         return RowNoise(n_samples, self.n_components, seed, self._x_mean, self._x_scale)
 
     def _hidden_layer_sizes(self):
+        """The hidden widths; ``'auto'``: (64, 64) below 1000 training rows,
+        else (256, 256) (the rows of the fit that built the networks)."""
+        if isinstance(self.hidden_layer_sizes, str):
+            small = getattr(self, "_n_fit_rows", 0) < AUTO_HIDDEN_ROWS
+            return AUTO_HIDDEN_SMALL if small else AUTO_HIDDEN
         return hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _validate_input(self, X, *, reset):

@@ -15,10 +15,12 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.decomposition import FactorAnalysis
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from skvae._modules import Decoder, Encoder, VAEModule
 from skvae._runtime import as_tensor
+from skvae.likelihoods import Gaussian
 
 _GLOBAL_RNG = threading.Lock()
 
@@ -71,6 +73,8 @@ def build_module(
     decoder=None,
     decoder_kwargs=None,
     seed=0,
+    X_init=None,
+    linear_path=True,
 ):
     """The VAEModule for data of ``stats``, its weights drawn under ``seed``.
 
@@ -95,6 +99,12 @@ def build_module(
         training data have missing entries.
     encoder_kwargs, decoder_kwargs : dict, default=None
     seed : int
+    X_init : ndarray or CSR matrix of shape (n_samples, n_features), default=None
+        The training rows (data units): with the default networks and a
+        Gaussian likelihood, the module starts as the factor analysis of
+        these rows (:func:`factor_analysis_start`).
+    linear_path : bool, default=True
+        The default networks' linear path (False: skvae 0.1's plain MLPs).
 
     Returns
     -------
@@ -129,6 +139,7 @@ def build_module(
                 input_loc=mean,
                 input_scale=stats.scale,
                 mask_inputs=stats.has_missing,
+                linear_path=linear_path,
             ),
         )
         decoder = make_network(
@@ -143,11 +154,94 @@ def build_module(
                 activation,
                 out_loc=out_loc,
                 out_scale=out_scale,
+                linear_path=linear_path,
             ),
         )
         module = VAEModule(encoder, decoder, likelihood, fill_value=mean)
         check_network_shapes(module, X_head, n_components, n_outputs)
+    if (
+        X_init is not None
+        and linear_path
+        and isinstance(module.encoder, Encoder)
+        and isinstance(module.decoder, Decoder)
+        and _all_gaussian(likelihood, n_features)
+    ):
+        factor_analysis_start(module, X_init, stats, seed=seed)
     return module
+
+
+def _all_gaussian(likelihood, n_features):
+    return all(
+        isinstance(block.likelihood, Gaussian)
+        for block in likelihood.column_blocks(n_features)
+    )
+
+
+# Factor analysis for the start is fitted on at most this many rows.
+FA_START_ROWS = 10_000
+
+
+def factor_analysis_start(module, X, stats, *, seed=0):
+    """Start a Gaussian VAE as the factor analysis of X: the ELBO is then FA's
+    exact log-likelihood, and training can only move on from there.
+
+    FactorAnalysis (scikit-learn's) on the standardized rows ``u = (x -
+    mean) / scale`` (missing entries at 0, at most ``FA_START_ROWS`` rows)
+    gives loadings W, noise variances Psi and mean m. The loadings are rotated
+    so that ``W^T Psi^-1 W = diag(lam)`` (an eigendecomposition; FA is
+    invariant to rotations of z), which makes its posterior diagonal, as
+    q(z|x) is: ``Cov[z|u] = diag(1 / (1 + lam))``, ``E[z|u] = Cov W^T Psi^-1
+    (u - m)`` (Bishop 2006, section 12.2.4). The decoder's linear path is
+    ``W z + m``, the encoder's ``z_loc = E[z|u]`` and ``z_logvar =
+    log Cov``, the likelihood's variances ``Psi`` (in data units, above
+    their floors); the MLP paths add nothing yet.
+
+    Parameters
+    ----------
+    module : VAEModule
+        With the default :class:`Encoder` and :class:`Decoder` (linear
+        paths) and Gaussian likelihoods.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training rows, data units.
+    stats : DataStatistics
+        Their statistics (the encoder's standardization).
+    seed : int
+        For the row subsample and FactorAnalysis' randomized SVD.
+    """
+    n, p = X.shape
+    k = module.encoder.linear.out_features
+    rng = np.random.RandomState(seed)
+    rows = X if n <= FA_START_ROWS else X[np.sort(rng.choice(n, FA_START_ROWS, False))]
+    rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, dtype=np.float64)
+    U = np.nan_to_num((rows - stats.mean) / stats.scale)
+    fa = FactorAnalysis(min(k, p), random_state=seed).fit(U)
+    W = np.zeros((p, k))
+    W[:, : fa.components_.shape[0]] = fa.components_.T
+    floor = _variance_floors(module.likelihood, p) / stats.scale**2
+    psi = np.maximum(fa.noise_variance_, floor * 1.001)
+    M = W.T @ (W / psi[:, None])
+    lam, R = np.linalg.eigh(0.5 * (M + M.T))
+    W = W @ R
+    post_var = 1.0 / (1.0 + np.maximum(lam, 0.0))
+    A = post_var[:, None] * (W / psi[:, None]).T
+    encoder, decoder = module.encoder, module.decoder
+    with torch.no_grad():
+        decoder.linear.weight.copy_(torch.as_tensor(W))
+        decoder.linear.bias.copy_(torch.as_tensor(fa.mean_))
+        encoder.linear.weight.copy_(torch.as_tensor(A))
+        encoder.linear.bias.copy_(torch.as_tensor(-A @ fa.mean_))
+        encoder.logvar_bias.copy_(torch.as_tensor(np.log(post_var)))
+    variance = torch.as_tensor(psi * stats.scale**2)
+    for block in module.likelihood.column_blocks(p):
+        block.likelihood.start_variance(variance[list(block.columns)])
+
+
+def _variance_floors(likelihood, n_features):
+    """Each feature's variance floor (data units) of Gaussian blocks."""
+    floors = np.zeros(n_features)
+    for block in likelihood.column_blocks(n_features):
+        floors[list(block.columns)] = block.likelihood.x_logvar_floor.exp().numpy()
+    return floors
 
 
 def make_network(spec, kwargs, sizes, name, default):
@@ -260,7 +354,7 @@ def architecture(vae):
     return {
         "n_components": vae.n_components,
         "likelihood": likelihood,
-        "hidden_layer_sizes": hidden_layer_sizes(vae.hidden_layer_sizes),
+        "hidden_layer_sizes": vae._hidden_layer_sizes(),
         "activation": vae.activation,
     }
 

@@ -61,6 +61,12 @@ class Encoder(nn.Module):
     (training statistics), so the network sees features of unit scale whatever
     the data units. Its weights and biases are phi.
 
+    With ``linear_path`` (the default), a linear map of the standardized input
+    runs beside the MLP: ``z_loc = A u + c + W2 h + b2`` and ``z_logvar = d +
+    W3 h + b3``, with the MLP's output layers started at zero, so that the
+    encoder contains the exact posterior of factor analysis (linear in x,
+    constant variance) and can start there (``skvae._factory``).
+
     Missing entries (``observed`` False) enter as 0 in the standardized space,
     i.e. at the training mean; with ``mask_inputs``, the missingness mask is
     also given to the network as ``n_features`` extra inputs (1 observed, 0
@@ -80,6 +86,8 @@ class Encoder(nn.Module):
         Standardization of the input (None: 0 and 1).
     mask_inputs : bool, default=False
         Give the network the missingness mask as extra inputs.
+    linear_path : bool, default=True
+        Add the linear path beside the MLP (False: the plain MLP of skvae 0.1).
     """
 
     #: ``forward`` takes the missingness mask (see VAEModule.encode).
@@ -94,6 +102,7 @@ class Encoder(nn.Module):
         input_loc=None,
         input_scale=None,
         mask_inputs=False,
+        linear_path=True,
     ):
         super().__init__()
         hidden_layer_sizes = tuple(hidden_layer_sizes)
@@ -103,6 +112,11 @@ class Encoder(nn.Module):
         width = hidden_layer_sizes[-1] if hidden_layer_sizes else n_in
         self.z_loc_layer = nn.Linear(width, n_components)
         self.z_logvar_layer = nn.Linear(width, n_components)
+        self.linear_path = bool(linear_path)
+        if self.linear_path:
+            self.linear = nn.Linear(n_features, n_components)
+            self.logvar_bias = nn.Parameter(torch.zeros(n_components))
+            _zero(self.z_loc_layer, self.z_logvar_layer)
         self.register_buffer("input_loc", _vector(input_loc, n_features, 0.0))
         self.register_buffer("input_scale", _vector(input_scale, n_features, 1.0))
 
@@ -113,14 +127,19 @@ class Encoder(nn.Module):
         ``observed`` (bool, same shape as x, or None for all) marks the
         entries that count; the others must be finite (any value).
         """
-        h = (x - self.input_loc) / self.input_scale
+        u = (x - self.input_loc) / self.input_scale
         if observed is not None:
-            h = h * observed
+            u = u * observed
+        h = u
         if self.mask_inputs:
-            mask = torch.ones_like(h) if observed is None else observed.to(h.dtype)
-            h = torch.cat([h, mask], dim=-1)
+            mask = torch.ones_like(u) if observed is None else observed.to(u.dtype)
+            h = torch.cat([u, mask], dim=-1)
         h = self.body(h)
-        return self.z_loc_layer(h), self.z_logvar_layer(h)
+        z_loc, z_logvar = self.z_loc_layer(h), self.z_logvar_layer(h)
+        if self.linear_path:
+            z_loc = z_loc + self.linear(u)
+            z_logvar = z_logvar + self.logvar_bias
+        return z_loc, z_logvar
 
 
 class Decoder(nn.Module):
@@ -131,7 +150,10 @@ class Decoder(nn.Module):
     places the output near the data from the start of training (the
     likelihood's :meth:`~skvae.likelihoods.Likelihood.initialize` chooses it:
     the training mean and standard deviation for a Gaussian, the logit of the
-    training mean for a Bernoulli). Its weights and biases are theta.
+    training mean for a Bernoulli). With ``linear_path`` (the default), a
+    linear map runs beside the MLP, ``out = W z + b + MLP(z)``, the MLP's
+    last layer started at zero: the decoder contains factor analysis's linear
+    one. Its weights and biases are theta.
 
     Parameters
     ----------
@@ -146,6 +168,8 @@ class Decoder(nn.Module):
         Activation after each hidden layer.
     out_loc, out_scale : array-like of shape (n_features,), default=None
         The fixed output map (None: 0 and 1).
+    linear_path : bool, default=True
+        Add the linear path beside the MLP (False: the plain MLP of skvae 0.1).
     """
 
     def __init__(
@@ -156,15 +180,23 @@ class Decoder(nn.Module):
         activation="relu",
         out_loc=None,
         out_scale=None,
+        linear_path=True,
     ):
         super().__init__()
         self.body = make_mlp(n_components, hidden_layer_sizes, n_features, activation)
+        self.linear_path = bool(linear_path)
+        if self.linear_path:
+            self.linear = nn.Linear(n_components, n_features)
+            _zero(self.body[-1])
         self.register_buffer("out_loc", _vector(out_loc, n_features, 0.0))
         self.register_buffer("out_scale", _vector(out_scale, n_features, 1.0))
 
     def forward(self, z):
         """Map z, shape (batch, n_components), to shape (batch, n_features)."""
-        return self.out_loc + self.out_scale * self.body(z)
+        out = self.body(z)
+        if self.linear_path:
+            out = out + self.linear(z)
+        return self.out_loc + self.out_scale * out
 
 
 class ElboTerms(NamedTuple):
@@ -344,6 +376,33 @@ class VAEModule(nn.Module):
         log_px, _ = self._log_px_draws(x, observed, z_loc, z_logvar, eps)
         return ElboTerms(log_px.mean(dim=0), gaussian_kl(z_loc, z_logvar))
 
+    def held_out_terms(self, x, eps):
+        """The ELBO's terms and its mean log-weight, from one set of draws.
+
+        Early stopping's monitor is the mean log-weight ``mean_s log w_s``
+        (:meth:`log_importance_weights`), the ELBO with a sampled KL: its
+        Monte Carlo error vanishes where q(z|x) is the exact posterior (a
+        model started at factor analysis), so held-out rows measure any gain
+        over that start exactly.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry.
+        eps : torch.Tensor of shape (S, 1 or batch, n_components)
+            Standard normal noise.
+
+        Returns
+        -------
+        log_px, kl, log_w : torch.Tensor of shape (batch,)
+            E_q[log p(x|z)], the closed-form KL and the mean log-weight, nats.
+        """
+        x, observed = self.fill_missing(x)
+        z_loc, z_logvar = self._encode(x, observed)
+        log_px, z = self._log_px_draws(x, observed, z_loc, z_logvar, eps)
+        log_w = log_px + _log_pz_over_qz(eps, z, z_logvar)
+        return log_px.mean(dim=0), gaussian_kl(z_loc, z_logvar), log_w.mean(dim=0)
+
     def log_importance_weights(self, x, eps):
         """log w_s = log p(x | z_s) + log p(z_s) - log q(z_s | x): shape (S, batch).
 
@@ -384,6 +443,14 @@ class VAEModule(nn.Module):
 def _log_pz_over_qz(eps, z, z_logvar):
     """log N(z; 0, I) - log N(z; mu, sigma^2) for z = mu + sigma * eps: (S, batch)."""
     return 0.5 * (eps.pow(2) - z.pow(2) + z_logvar).sum(dim=-1)
+
+
+def _zero(*layers):
+    """Start layers at 0 (weights and biases): a residual path that adds nothing."""
+    with torch.no_grad():
+        for layer in layers:
+            layer.weight.zero_()
+            layer.bias.zero_()
 
 
 def _vector(values, size, default):

@@ -145,11 +145,14 @@ class TrainingPlan:
 
 class TrainingOutcome(NamedTuple):
     """What a run did: whether the stopping rule fired, how many epochs it
-    finished, and the held-out ELBO of the weights kept (early stopping)."""
+    finished, and with early stopping the held-out ELBO of the weights kept
+    and after how many of its epochs they were (0: the weights it started
+    from)."""
 
     stopped: bool
     epochs: int
     best_validation_score: float | None
+    best_epoch: int | None = None
 
 
 class VAENet(LeanNeuralNet):
@@ -294,21 +297,35 @@ class VAENet(LeanNeuralNet):
         """The held-out batch's ELBO with each row's own fixed noise draws.
 
         Deterministic: the same rows get the same noise every epoch, so the
-        held-out score changes only as the model does.
+        held-out score changes only as the model does. The recorded
+        ``valid_elbo`` (early stopping's monitor) is the mean log-weight
+        (:meth:`skvae.VAEModule.held_out_terms`) and ``valid_kl`` the sampled
+        KL, so that ``valid_elbo = -(valid_reconstruction + valid_kl)``.
         """
         self._set_training(False)
         x, keys = batch
         with torch.no_grad():
-            eps = torch.as_tensor(
-                self.validation_noise_.from_keys(keys),
-                dtype=x.dtype,
-                device=x.device,
-            )
-            terms = self.module_.elbo(x, eps)
-            reconstruction, kl = -terms.log_px.mean(), terms.kl.mean()
-            loss = reconstruction + self.kl_weight() * kl
-            loss = self._record(reconstruction, kl, loss, "valid")
-        return {"loss": loss, "y_pred": terms}
+            log_px, kl, log_w = self._held_out_terms(x, keys)
+            reconstruction, sampled_kl = -log_px.mean(), (log_px - log_w).mean()
+            loss = reconstruction + self.kl_weight() * kl.mean()
+            loss = self._record(reconstruction, sampled_kl, loss, "valid")
+        return {"loss": loss, "y_pred": log_w}
+
+    def _held_out_terms(self, x, keys):
+        eps = torch.as_tensor(
+            self.validation_noise_.from_keys(keys), dtype=x.dtype, device=x.device
+        )
+        return self.module_.held_out_terms(x, eps)
+
+    def held_out_score(self, dataset):
+        """Mean ELBO (mean log-weight) of a validation dataset's rows, now."""
+        self._set_training(False)
+        total, n = 0.0, 0
+        with torch.no_grad():
+            for x, keys in BatchIterator(dataset, self.batch_size):
+                total += float(self._held_out_terms(x, keys)[2].sum())
+                n += len(x)
+        return total / n
 
     # ------------------------------------------------------------ training
 
@@ -345,6 +362,7 @@ class VAENet(LeanNeuralNet):
         data = X if sp.issparse(X) else as_tensor(X, X.dtype)
         train, valid = self._split(data, X, plan, seed)
         self.train_split = None if valid is None else predefined_split(valid)
+        stopper.start_from = None
         # The run's own generator shuffles and draws the reparameterization
         # noise: concurrent fits in threads of one process (Dask worker
         # threads) must not share torch's global one. The global one is still
@@ -358,6 +376,11 @@ class VAENet(LeanNeuralNet):
                     self.initialize_callbacks()
                 else:
                     self.initialize()
+                if valid is not None and not plan.kl_warmup:
+                    # The weights it starts from are a candidate too (epoch
+                    # 0): a model started at factor analysis keeps that
+                    # start unless training beats it on the held-out rows.
+                    stopper.start_from = (self.held_out_score(valid), epochs_before)
                 self.partial_fit(train)
         except BaseException:
             if rollback is not None:
@@ -367,10 +390,12 @@ class VAENet(LeanNeuralNet):
             self.train_split = None  # it holds the data: never pickled with the net
             self.generator_ = None
         self._drop_unfinished_epoch()
+        best = self._best_validation(plan, stopper)
         return TrainingOutcome(
             stopped=stopper.misses_ >= stopper.patience,
             epochs=len(self.history) - epochs_before,
-            best_validation_score=self._best_validation_score(plan),
+            best_validation_score=best[0],
+            best_epoch=None if best[1] is None else best[1] - epochs_before,
         )
 
     def _split(self, data, X, plan, seed):
@@ -457,20 +482,25 @@ class VAENet(LeanNeuralNet):
             if getattr(callback, "best_model_weights_", None) is not None:
                 callback.best_model_weights_ = None
 
-    def _best_validation_score(self, plan):
-        """Held-out ELBO of the weights early stopping restored, else None."""
+    def _best_validation(self, plan, stopper):
+        """(held-out ELBO, epoch) of the weights early stopping kept, else Nones."""
         if not plan.early_stopping:
-            return None
-        best_epoch = dict(self.callbacks_)["stop"].best_epoch_
-        if best_epoch:
-            return self.history[best_epoch - 1, "valid_elbo"]
-        return self.history[-1, "valid_elbo"]  # all in warm-up: nothing restored
+            return None, None
+        start = stopper.start_from
+        if start is not None and stopper.best_epoch_ == start[1]:
+            return start  # the starting weights stayed the best
+        if stopper.best_epoch_:
+            return self.history[
+                stopper.best_epoch_ - 1, "valid_elbo"
+            ], stopper.best_epoch_
+        # all in warm-up: nothing restored, the last weights kept
+        return self.history[-1, "valid_elbo"], len(self.history)
 
     # ------------------------------------------------------------- history
 
     def epoch_values(self, key):
         """The per-epoch values of ``key`` in the history, as a list."""
-        return list(self.history[:, key])
+        return list(self.history[:, key]) if len(self.history) else []
 
     def load_history(self, rows):
         """Replace the history by per-epoch ``rows`` (dicts), with no batches."""
@@ -525,6 +555,19 @@ class WarmupEarlyStopping(EarlyStopping):
     stop training, and no weights from then are kept as the best. Counting
     starts at the first epoch trained with the full beta.
     """
+
+    #: (held-out score, epoch) of the weights training starts from, which
+    #: count as a candidate for the best (set by VAENet.run), or None.
+    start_from = None
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        if self.start_from is not None:
+            score, epoch = self.start_from
+            self.dynamic_threshold_ = self._calc_new_threshold(score)
+            self.best_epoch_ = epoch
+            if self.load_best:
+                self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) < getattr(net, "kl_warmup", 0):

@@ -155,6 +155,7 @@ def save(vae, path):
             "scale": torch.as_tensor(vae._x_scale),
             "offset": None if vae._x_offset is None else torch.as_tensor(vae._x_offset),
             "has_missing": bool(vae._has_missing),
+            "linear_path": bool(vae._linear_path),
             "table": None if vae._table is None else vae._table.state(),
             "blocks": [[name, list(cols)] for name, cols in vae._likelihood_blocks],
             "model_feature_names": list(vae._model_feature_names),
@@ -203,6 +204,7 @@ def load(cls, path, **params):
     vae._x_mean, vae._x_scale = data["mean"].numpy(), data["scale"].numpy()
     vae._x_offset = None if data["offset"] is None else data["offset"].numpy()
     vae._has_missing = data["has_missing"]
+    vae._linear_path = data["linear_path"]
     vae._table = (
         None if data["table"] is None else TableEncoder.from_state(data["table"])
     )
@@ -320,6 +322,7 @@ def _upgrade_v1(state):
         "scale": scale.to(torch.float64),
         "offset": None,
         "has_missing": False,
+        "linear_path": False,
         "table": None,
         "blocks": None,
         "model_feature_names": None,

@@ -36,8 +36,11 @@ def _kl_weights(vae):
 
 
 def test_early_stopping_stops_on_plateau_and_restores_best_weights(X_gauss):
+    # Student-t: no factor-analysis start, whose weights (epoch 0) would be
+    # a candidate too (test_factor_analysis_start_is_a_candidate).
     params = dict(
         FAST,
+        likelihood="student_t",
         early_stopping=True,
         validation_fraction=0.25,
         n_iter_no_change=3,
@@ -61,6 +64,36 @@ def test_early_stopping_stops_on_plateau_and_restores_best_weights(X_gauss):
     np.testing.assert_array_equal(vae.transform(X_gauss), cut.transform(X_gauss))
     last = vae.net_.history[-1]
     assert {"valid_loss", "valid_elbo", "valid_reconstruction", "valid_kl"} <= set(last)
+
+
+def test_factor_analysis_start_is_factor_analysis():
+    """A Gaussian VAE starts as FactorAnalysis: every importance weight is
+    then FA's exact likelihood of the row (the posterior is exact), and the
+    ELBO's mean is FA's log-likelihood."""
+    from sklearn.decomposition import FactorAnalysis
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 2) @ rng.randn(2, 6) + 0.5 * rng.randn(300, 6) + 3.0
+    # One epoch at a negligible learning rate: the start, trained by nothing.
+    vae = VAETransformer(
+        n_components=2, max_iter=1, learning_rate=1e-12, early_stopping=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae.fit(X)
+    fa = FactorAnalysis(2, tol=1e-8, max_iter=10_000).fit(X)
+    iw = vae.score_samples_iw(X, n_importance_samples=2)
+    # 0.1: the start's FactorAnalysis stops at sklearn's default tol=1e-2.
+    np.testing.assert_allclose(iw, fa.score_samples(X), atol=0.1)
+    assert np.abs(iw - fa.score_samples(X)).mean() < 0.02
+    assert vae.score(X) == pytest.approx(fa.score(X), abs=0.02)
+
+
+def test_factor_analysis_start_is_a_candidate(X_gauss):
+    """Early stopping keeps the start (epoch 0) when no epoch beats it."""
+    params = dict(FAST, early_stopping=True, n_iter_no_change=2, learning_rate=0.5)
+    vae = VAETransformer(**params).fit(X_gauss)
+    assert vae.best_validation_score_ >= max(vae.validation_scores_)
 
 
 def test_without_early_stopping_the_training_loss_plateau_stops(X_gauss):

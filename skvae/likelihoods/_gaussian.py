@@ -49,7 +49,9 @@ def init_floored_logvar(module, start_var, ratio):
         typical one for a near-constant feature.
     """
     start = start_var.to(torch.float32)
-    threshold = ratio * start.median()
+    # quantile, not median: torch's median of an even count is the lower
+    # middle value, numpy's (data_statistics' clamp) the midpoint.
+    threshold = ratio * torch.quantile(start, 0.5)
     floor = torch.where(
         start > threshold * (1 + 1e-4), ratio * start, threshold.expand_as(start)
     )
@@ -99,6 +101,23 @@ class Gaussian(Likelihood):
         """
         init_floored_logvar(self, x_var, self.min_variance_ratio)
         return x_mean, x_var.sqrt()
+
+    def start_variance(self, var):
+        """Restart the variances at ``var`` (each kept above its floor).
+
+        For an initialization that knows better than the data's variance,
+        e.g. factor analysis's noise variances.
+
+        Parameters
+        ----------
+        var : torch.Tensor of shape (n_features,)
+            Variances in data units.
+        """
+        var = torch.as_tensor(var, dtype=self.x_logvar_floor.dtype)
+        floor = self.x_logvar_floor.exp()
+        gap = torch.log(torch.maximum(var, floor * 1.001) / floor)
+        with torch.no_grad():
+            self.x_logvar_raw.copy_(_softplus_inverse(gap))
 
     def x_logvar(self):
         """Per-feature log-variance, tensor of shape (n_features,), above its floor."""

@@ -52,7 +52,8 @@ class StudentT(Likelihood):
       2``), and is bounded below as :class:`Gaussian`'s variance is, so the
       likelihood stays bounded: ``sigma_j^2 >= min_variance_ratio * s_j``,
       s the starting sigma^2, or ``min_variance_ratio`` times the median of s
-      for a near-constant feature (at least twice its floor). ``x_logvar()`` is log sigma^2 (of the scale, not the variance).
+      for a near-constant feature (at least twice its floor). ``x_logvar()``
+      is log sigma^2 (of the scale, not the variance).
 
     Translating x and the location together leaves the density unchanged
     (``location_family = True``).
