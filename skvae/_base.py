@@ -173,6 +173,31 @@ class BaseVAE(BaseEstimator):
         seed = self._noise_seed if seed is None else seed
         return RowNoise(n_samples, self.n_components, seed, self._x_mean, self._x_scale)
 
+    def _impute(self, X, n_samples, seed, *, draw=False):
+        """Dense rows X (data units, NaN: missing) with their NaN entries filled.
+
+        The model's :meth:`~skvae.VAEModule.impute` (conditional means) or,
+        with ``draw``, :meth:`~skvae.VAEModule.sample_imputation` (one draw),
+        on S = ``n_samples`` proposals per row; each row's noise (and the seed
+        of its draw) derives from its values and ``seed``, so a row's result
+        does not depend on the other rows. Returned in X's dtype and in data
+        units: the observed entries went through the model's centring and back,
+        so they may differ from X's in the last bit.
+        """
+        module = self._inference_module(X.dtype)
+        noise = self._row_noise(n_samples, seed=seed)
+        draw_keys = self._row_noise(1, seed=seed ^ 0x5EED).keys
+
+        def fill(x, rows):
+            eps = torch.as_tensor(noise(rows), dtype=x.dtype, device=x.device)
+            if not draw:
+                return module.impute(x, eps)
+            seeds = torch.from_numpy((draw_keys(rows) >> np.uint64(1)).astype(np.int64))
+            return module.sample_imputation(x, eps, seeds)
+
+        width = n_samples * (self.n_features_in_ + self.n_components)
+        return self._uncentred(self._map_rows(X, fill, width), X.dtype)
+
     def _hidden_layer_sizes(self):
         return hidden_layer_sizes(self.hidden_layer_sizes)
 
