@@ -77,7 +77,7 @@ class BaseVAE(BaseEstimator):
         self.n_iter_ = len(net.history)
         self.loss_curve_ = net.epoch_values("train_loss")
         if plan.early_stopping:
-            self.validation_scores_ = net.epoch_values("valid_elbo")
+            self.validation_scores_ = net.epoch_values(outcome.validation_key)
             self.best_validation_score_ = outcome.best_validation_score
         elif fresh:
             self.validation_scores_ = None

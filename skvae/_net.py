@@ -124,7 +124,10 @@ class TrainingPlan:
     training loss, keeping the last weights. The held-out ELBO is scored with
     ``noise``, each row's own fixed draws (``skvae._noise.RowNoise``), so it
     changes between epochs only as the model does. ``n_importance_samples``
-    > 1 trains on the importance-weighted bound (IWAE).
+    > 1 trains on the importance-weighted bound (IWAE), and early stopping
+    then watches the held-out importance-weighted bound (with the draws of
+    ``noise``): the ELBO of a model trained on the IWAE bound falls while
+    the bound rises.
     """
 
     epochs: int
@@ -145,11 +148,13 @@ class TrainingPlan:
 
 class TrainingOutcome(NamedTuple):
     """What a run did: whether the stopping rule fired, how many epochs it
-    finished, and the held-out ELBO of the weights kept (early stopping)."""
+    finished, and the held-out score of the weights kept (early stopping),
+    which ``validation_key`` names in the history."""
 
     stopped: bool
     epochs: int
     best_validation_score: float | None
+    validation_key: str = "valid_elbo"
 
 
 class VAENet(LeanNeuralNet):
@@ -294,7 +299,9 @@ class VAENet(LeanNeuralNet):
         """The held-out batch's ELBO with each row's own fixed noise draws.
 
         Deterministic: the same rows get the same noise every epoch, so the
-        held-out score changes only as the model does.
+        held-out score changes only as the model does. Training on the
+        importance-weighted bound (``n_importance_samples`` > 1), the bound
+        with the same draws is recorded too, as ``valid_iw``.
         """
         self._set_training(False)
         x, keys = batch
@@ -308,6 +315,9 @@ class VAENet(LeanNeuralNet):
             reconstruction, kl = -terms.log_px.mean(), terms.kl.mean()
             loss = reconstruction + self.kl_weight() * kl
             loss = self._record(reconstruction, kl, loss, "valid")
+            if self.n_importance_samples > 1:
+                bound = self.module_.iw_log_likelihood(x, eps).mean()
+                self.history.record_batch("valid_iw", bound.item())
         return {"loss": loss, "y_pred": terms}
 
     # ------------------------------------------------------------ training
@@ -371,6 +381,7 @@ class VAENet(LeanNeuralNet):
             stopped=stopper.misses_ >= stopper.patience,
             epochs=len(self.history) - epochs_before,
             best_validation_score=self._best_validation_score(plan),
+            validation_key=_validation_key(plan),
         )
 
     def _split(self, data, X, plan, seed):
@@ -407,7 +418,7 @@ class VAENet(LeanNeuralNet):
             verbose=int(plan.verbose >= 2),
         )
         stopper = WarmupEarlyStopping(
-            monitor="valid_elbo" if early else "train_loss",
+            monitor=_validation_key(plan) if early else "train_loss",
             lower_is_better=not early,
             patience=plan.n_iter_no_change,
             threshold=plan.tol,
@@ -421,6 +432,8 @@ class VAENet(LeanNeuralNet):
             for n in names
         ]
         if early:
+            if plan.n_importance_samples > 1:
+                names.append("iw")
             callbacks += [
                 (f"valid_{n}", PassthroughScoring(name=f"valid_{n}")) for n in names
             ]
@@ -461,10 +474,11 @@ class VAENet(LeanNeuralNet):
         """Held-out ELBO of the weights early stopping restored, else None."""
         if not plan.early_stopping:
             return None
+        key = _validation_key(plan)
         best_epoch = dict(self.callbacks_)["stop"].best_epoch_
         if best_epoch:
-            return self.history[best_epoch - 1, "valid_elbo"]
-        return self.history[-1, "valid_elbo"]  # all in warm-up: nothing restored
+            return self.history[best_epoch - 1, key]
+        return self.history[-1, key]  # all in warm-up: nothing restored
 
     # ------------------------------------------------------------- history
 
@@ -563,6 +577,11 @@ class EpochProgressBar(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
+
+
+def _validation_key(plan):
+    """The held-out score early stopping watches: the training objective's."""
+    return "valid_iw" if plan.n_importance_samples > 1 else "valid_elbo"
 
 
 def _plain(value):

@@ -91,8 +91,10 @@ class VAETransformer(
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, stop when their ELBO has
         not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
-        the best weights. Without it, training stops when the training loss
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs. Off by
+        the best weights (with ``n_importance_samples`` > 1: their
+        importance-weighted bound, the objective trained). Without it,
+        training stops when the training loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs. Off by
         default, as in MLPRegressor (it needs enough rows to hold some out),
         but recommended on real data (README and ``benchmarks/RESULTS.md``
         compare the two).
@@ -184,11 +186,13 @@ class VAETransformer(
 
     validation_scores_ : list of float or None
         Held-out ELBO (nats per sample) per epoch with ``early_stopping``, else
-        None.
+        None. With ``n_importance_samples`` > 1, the held-out
+        importance-weighted bound (16 draws per row) instead: the training
+        objective, which early stopping then watches.
 
     best_validation_score_ : float or None
-        Held-out ELBO of the weights that early stopping restored (the best
-        epoch after the KL warm-up), else None.
+        Held-out score (as ``validation_scores_``) of the weights that early
+        stopping restored (the best epoch after the KL warm-up), else None.
 
     n_features_in_ : int
         Number of features seen during fit.
