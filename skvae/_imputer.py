@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import MissingIndicator
 
+from skvae._owned import OwnedVAEMixin, mirrored_constraints
 from skvae._transformer import VAETransformer
 from skvae._validation import (
     FLOAT_DTYPES,
@@ -35,7 +36,7 @@ _OWN_PARAMS = (
 )
 
 
-class VAEImputer(TransformerMixin, BaseEstimator):
+class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     """Missing-value imputation with a Variational Autoencoder (MIWAE).
 
     Fits a :class:`~skvae.VAETransformer` to the observed entries of X (the
@@ -248,14 +249,14 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     ((100, 5), False)
     """
 
-    _parameter_constraints = {
-        **VAETransformer._parameter_constraints,
-        "missing_values": [MissingValues(numeric_only=True)],
-        "sample_posterior": ["boolean"],
-        "n_iw_samples": [Interval(Integral, 1, None, closed="left")],
-        "add_indicator": ["boolean"],
-        "keep_empty_features": ["boolean"],
-    }
+    _own_params = _OWN_PARAMS
+    _parameter_constraints = mirrored_constraints(
+        missing_values=[MissingValues(numeric_only=True)],
+        sample_posterior=["boolean"],
+        n_iw_samples=[Interval(Integral, 1, None, closed="left")],
+        add_indicator=["boolean"],
+        keep_empty_features=["boolean"],
+    )
 
     def __init__(
         self,
@@ -349,7 +350,6 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         """
         X, missing = self._validate(X, reset=True)
         valid = ~missing.all(axis=0)
-        params = {k: v for k, v in self.get_params().items() if k not in _OWN_PARAMS}
         if self.warm_start and hasattr(self, "vae_"):
             if not np.array_equal(valid, self._valid_mask):
                 raise ValueError(
@@ -357,12 +357,10 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                     "features entirely missing in X are not those of the "
                     "previous fit."
                 )
-            vae = self.vae_.set_params(**params)
-        else:
-            vae = VAETransformer(**params)
         if valid.any():
-            vae.fit(X[:, valid])
-        # An imputer of nothing but empty features has no VAE to fit.
+            vae = self._fit_vae(X[:, valid])
+        else:  # nothing but empty features: no VAE to fit
+            vae = VAETransformer(**self._vae_params())
         self.vae_ = vae
         self._valid_mask = valid
         self.n_iter_ = getattr(vae, "n_iter_", 0)

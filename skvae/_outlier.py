@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
-from skvae._transformer import VAETransformer
+from skvae._owned import OwnedVAEMixin, mirrored_constraints
 from skvae._validation import (
     FLOAT_DTYPES,
     SPARSE_FORMATS,
@@ -26,7 +26,7 @@ _OWN_PARAMS = ("score_type", "n_iw_samples", "contamination")
 TUKEY_K = 1.5
 
 
-class VAEOutlierDetector(OutlierMixin, BaseEstimator):
+class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     """Novelty detection with a Variational Autoencoder's likelihood.
 
     Fits a :class:`~skvae.VAETransformer` to data that are (mostly) normal and
@@ -244,15 +244,15 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     (200,)
     """
 
-    _parameter_constraints = {
-        **VAETransformer._parameter_constraints,
-        "score_type": [StrOptions({"elbo", "iw", "reconstruction_probability"})],
-        "n_iw_samples": [Interval(Integral, 1, None, closed="left")],
-        "contamination": [
+    _own_params = _OWN_PARAMS
+    _parameter_constraints = mirrored_constraints(
+        score_type=[StrOptions({"elbo", "iw", "reconstruction_probability"})],
+        n_iw_samples=[Interval(Integral, 1, None, closed="left")],
+        contamination=[
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
         ],
-    }
+    )
 
     def __init__(
         self,
@@ -338,12 +338,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
             fit is then left as it was.
         """
         X = validate_data(self, X, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS)
-        params = {k: v for k, v in self.get_params().items() if k not in _OWN_PARAMS}
-        if self.warm_start and hasattr(self, "vae_"):
-            vae = self.vae_.set_params(**params)
-        else:
-            vae = VAETransformer(**params)
-        vae.fit(X)
+        vae = self._fit_vae(X)
         self.vae_ = vae
         self.n_iter_ = vae.n_iter_
         self._iw_seed = draw_seed(self.random_state)
