@@ -27,7 +27,12 @@ from _common import HERE, results_dir  # noqa: E402
 from _report import build  # noqa: E402
 
 # Each registers its pages and sections on import; pages keep this order.
-MODULES = ("report_results", "report_fmnist_seeds", "report_production")
+MODULES = (
+    "report_results",
+    "report_fmnist_seeds",
+    "report_production",
+    "report_imputation",
+)
 for _name in MODULES:
     importlib.import_module(_name)
 

@@ -104,8 +104,9 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         Encoder widths (the decoder mirrors them), as in VAETransformer
         (whose default is (256, 256)).
 
-    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
-        Hidden-layer activation, as in VAETransformer.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='tanh'
+        Hidden-layer activation, as in VAETransformer (whose default is
+        'relu'; MIWAE's networks use tanh, and so imputed better here).
 
     max_iter : int, default=1000
         Maximum number of epochs, as in VAETransformer.
@@ -270,7 +271,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         beta=1.0,
         likelihood="gaussian",
         hidden_layer_sizes=(128, 128),
-        activation="relu",
+        activation="tanh",
         max_iter=1000,
         batch_size=64,
         learning_rate=1e-3,
