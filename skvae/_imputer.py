@@ -427,7 +427,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         return X_out
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output features.
+        """Get the names of the output features.
 
         Parameters
         ----------

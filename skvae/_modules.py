@@ -405,7 +405,8 @@ class VAEModule(nn.Module):
         Returns
         -------
         torch.Tensor of shape (batch, n_features)
-            x with its NaN entries filled in; observed entries are x's own.
+            The rows with their NaN entries filled in; observed entries are
+            x's own.
         """
         x, observed, log_w, decoder_out = self._imputation_draws(x, eps)
         if observed is None:
@@ -438,7 +439,8 @@ class VAEModule(nn.Module):
         Returns
         -------
         torch.Tensor of shape (batch, n_features)
-            x with its NaN entries drawn; observed entries are x's own.
+            The rows with their NaN entries drawn; observed entries are x's
+            own.
         """
         x, observed, log_w, decoder_out = self._imputation_draws(x, eps)
         if observed is None:
