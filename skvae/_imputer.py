@@ -349,6 +349,15 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         TypeError
             If X is a sparse matrix.
         """
+        before = dict(vars(self))
+        try:
+            return self._fit(X)
+        except BaseException:  # bad input or a failed training: nothing changes
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _fit(self, X):
         X, missing = self._validate(X, reset=True)
         valid = ~missing.all(axis=0)
         if self.warm_start and hasattr(self, "vae_"):
@@ -466,11 +475,18 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
             X,
             reset=reset,
             dtype=FLOAT_DTYPES,
-            ensure_all_finite="allow-nan" if nan_marker else True,
+            ensure_all_finite="allow-nan",
             copy=not nan_marker,
         )
         if nan_marker:
             return X, np.isnan(X)
+        if np.isnan(X).any():
+            raise ValueError(
+                f"X contains NaN, but missing_values={self.missing_values!r} marks "
+                "the missing entries. Pass missing_values=np.nan if NaN marks them "
+                f"(after replacing the {self.missing_values!r} entries by NaN), or "
+                "fill the NaN entries first."
+            )
         missing = X == self.missing_values
         X[missing] = np.nan
         return X, missing

@@ -205,10 +205,12 @@ def test_numeric_missing_values_marker(low_rank, fitted):
     marked = clone(fitted).set_params(missing_values=-1.0).fit(X_marked)
     assert_array_equal(marked.transform(X_marked), fitted.transform(X_miss))
     assert_array_equal(X_marked, X_copy)  # never modified in place
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="contains NaN, but missing_values=-1.0"):
         marked.transform(X_miss)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="contains NaN, but missing_values=-1.0"):
         clone(marked).fit(X_miss)
+    with pytest.raises(ValueError, match="infinity"):
+        marked.transform(np.where(np.isnan(X_miss), np.inf, X_miss))
 
 
 @pytest.mark.parametrize(
@@ -223,13 +225,18 @@ def test_numeric_missing_values_marker(low_rank, fitted):
 )
 def test_bad_input_raises_and_changes_nothing(low_rank, fitted, make_bad, error, match):
     X_bad = make_bad(low_rank[1][:20])
+    X_copy = X_bad.copy()
     state = pickle.dumps(fitted)
     with pytest.raises(error, match=match):
         fitted.transform(X_bad)
     if X_bad.shape[1] == 6:
         with pytest.raises(error, match=match):
-            clone(fitted).fit(X_bad)
+            fitted.fit(X_bad)
     assert pickle.dumps(fitted) == state
+    if sp.issparse(X_bad):
+        assert_array_equal(X_bad.toarray(), X_copy.toarray())
+    else:
+        assert_array_equal(X_bad, X_copy)
 
 
 @pytest.mark.parametrize("keep", [False, True])
