@@ -109,22 +109,25 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         'relu'; MIWAE's networks use tanh, and so imputed better here).
 
     max_iter : int, default=1000
-        Maximum number of epochs, as in VAETransformer.
+        Maximum number of epochs, as in VAETransformer (whose default is 200).
 
     batch_size : int, default=64
-        Rows per minibatch, as in VAETransformer.
+        Rows per minibatch, as in VAETransformer (whose default is 128).
 
     learning_rate : float, default=1e-3
         Adam's step size, as in VAETransformer.
 
     early_stopping : bool, default=True
-        Stop on a held-out ELBO, as in VAETransformer.
+        Hold out ``validation_fraction`` of the rows and stop when their
+        importance-weighted bound (their ELBO with ``n_importance_samples=1``)
+        stops improving, as in VAETransformer (whose default is False).
 
     validation_fraction : float, default=0.1
         Rows held out for early stopping, as in VAETransformer.
 
     n_iter_no_change : int, default=50
-        Patience of the stopping rule, in epochs, as in VAETransformer.
+        Patience of the stopping rule, in epochs, as in VAETransformer (whose
+        default is 10).
 
     tol : float, default=1e-4
         Smallest improvement that counts, nats per row, as in VAETransformer.
@@ -216,13 +219,34 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     deterministic and a row's imputation does not depend on the other rows
     (two identical rows get identical draws).
 
-    The defaults differ from VAETransformer's where imputation asked for it,
-    measured in ``benchmarks/RESULTS_imputation.md``: importance-weighted
-    training (``n_importance_samples=20``), which improves imputation error
-    far more than it costs; MIWAE's sizes (``n_components=10``,
-    ``hidden_layer_sizes=(128, 128)``, ``batch_size=64``); and early stopping
-    on held-out rows with a patience of 50 epochs, up to 1000 epochs, since
-    small tables need many epochs and large ones few.
+    The defaults differ from VAETransformer's where imputation asked for
+    it. Measured during development on breast_cancer with 50 % of the entries
+    missing completely at random (standardized data, MSE on the hidden
+    entries, seed 0 unless said; ``benchmarks/RESULTS_imputation.md`` has the
+    full comparison):
+
+    - ``n_importance_samples=20`` (MIWAE's K): MSE 0.263 against 0.342 when
+      trained on the ELBO (500 epochs each), for about twice the time per
+      epoch.
+    - ``activation='tanh'`` (MIWAE's): 0.294 against 0.310 with ReLU (mean
+      over seeds 0-2); 0.707 against 0.753 on diabetes, 0.587 against 0.651
+      on wine, 0.474 against 0.506 on digits.
+    - ``n_components=10``, ``hidden_layer_sizes=(128, 128)``,
+      ``batch_size=64``: MIWAE's sizes; 5 latent dimensions gave 0.294,
+      widths (256, 256) 0.308 and (64, 64) 0.266, against 0.263.
+    - ``early_stopping=True``, ``n_iter_no_change=50``, ``max_iter=1000``:
+      early stopping watches the held-out importance-weighted bound (see
+      VAETransformer) and stopped after 180-500 epochs on the benchmark's
+      tables. The training-loss rule ran 1,088 epochs for 0.302; a fixed 600
+      epochs beat early stopping on one seed and lost on two.
+    - ``n_iw_samples=1000`` (the MIWAE demo's): 0.263 against 0.270 with 100
+      draws, for ten times the cost of :meth:`transform` (about 3 s on
+      breast_cancer's 569 rows).
+
+    A Student-t likelihood with a per-row scale (the MIWAE demo's decoder),
+    prototyped through ``likelihood=``, imputed worse here (0.313-0.348 over
+    seeds 0-2, early stopping after 110-175 epochs): expect it to matter on
+    heavy-tailed features rather than on these tables.
 
     References
     ----------
