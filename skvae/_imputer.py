@@ -400,7 +400,9 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = getattr(vae, "n_iter_", 0)
         self.indicator_ = None
         if self.add_indicator:
-            self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
+            # numpy out whatever the global set_output: transform stacks it
+            indicator = MissingIndicator(error_on_new=False)
+            self.indicator_ = indicator.set_output(transform="default").fit(X)
         self._impute_seed = draw_seed(self.random_state)
         return self
 

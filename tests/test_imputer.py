@@ -7,23 +7,13 @@ import pytest
 import scipy.sparse as sp
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from shared import EXTRA_TRANSFORMER_CHECKS
 from sklearn.base import clone
 from sklearn.impute import MissingIndicator
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import (
-    check_dataframe_column_names_consistency,
-    check_get_feature_names_out_error,
-    check_n_features_in_after_fitting,
-    check_param_validation,
-    check_set_output_transform,
-    check_set_output_transform_pandas,
-    check_set_output_transform_polars,
-    check_transformer_get_feature_names_out,
-    check_transformer_get_feature_names_out_pandas,
-    parametrize_with_checks,
-)
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvae import VAEImputer, VAETransformer
 from skvae._imputer import _OWN_PARAMS
@@ -50,21 +40,7 @@ def test_sklearn_compatible_imputer(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_param_validation,
-        check_set_output_transform,
-        check_set_output_transform_pandas,
-        check_set_output_transform_polars,
-        check_transformer_get_feature_names_out,
-        check_transformer_get_feature_names_out_pandas,
-        check_get_feature_names_out_error,
-        check_dataframe_column_names_consistency,
-        check_n_features_in_after_fitting,
-    ],
-    ids=lambda c: c.__name__,
-)
+@pytest.mark.parametrize("check", EXTRA_TRANSFORMER_CHECKS, ids=lambda c: c.__name__)
 def test_extra_sklearn_checks(check):
     check(VAEImputer.__name__, _imputer(add_indicator=True))
 
