@@ -101,10 +101,12 @@ class BaseVAE(BaseEstimator):
         out of epochs (the selection run's, when the model was refitted)."""
         self.net_ = net
         self._n_features_out = self.n_components
-        self.n_iter_ = len(net.history)
-        self.loss_curve_ = net.epoch_values("train_loss")
+        # The run early stopping watched (not the refit's): its epochs,
+        # losses and held-out scores.
+        self.n_iter_ = len(selection_net.history)
+        self.loss_curve_ = selection_net.epoch_values("train_loss")
         if plan.early_stopping:
-            self.validation_scores_ = selection_net.epoch_values("valid_elbo")
+            self.validation_scores_ = selection_net.epoch_values(outcome.validation_key)
             self.best_validation_score_ = outcome.best_validation_score
         elif fresh:
             self.validation_scores_ = None
@@ -294,6 +296,31 @@ class BaseVAE(BaseEstimator):
         """Each row's own fixed noise draws (``skvae._noise``), S = ``n_samples``."""
         seed = self._noise_seed if seed is None else seed
         return RowNoise(n_samples, self.n_components, seed, self._x_mean, self._x_scale)
+
+    def _impute(self, X, n_samples, seed, *, draw=False):
+        """Dense rows X (data units, NaN: missing) with their NaN entries filled.
+
+        The model's :meth:`~skvae.VAEModule.impute` (conditional means) or,
+        with ``draw``, :meth:`~skvae.VAEModule.sample_imputation` (one draw),
+        on S = ``n_samples`` proposals per row; each row's noise (and the seed
+        of its draw) derives from its values and ``seed``, so a row's result
+        does not depend on the other rows. Returned in X's dtype and in data
+        units: the observed entries went through the model's centring and back,
+        so they may differ from X's in the last bit.
+        """
+        module = self._inference_module(X.dtype)
+        noise = self._row_noise(n_samples, seed=seed)
+        draw_keys = self._row_noise(1, seed=seed ^ 0x5EED).keys
+
+        def fill(x, rows):
+            eps = torch.as_tensor(noise(rows), dtype=x.dtype, device=x.device)
+            if not draw:
+                return module.impute(x, eps)
+            seeds = torch.from_numpy((draw_keys(rows) >> np.uint64(1)).astype(np.int64))
+            return module.sample_imputation(x, eps, seeds)
+
+        width = n_samples * (self.n_features_in_ + self.n_components)
+        return self._uncentred(self._map_rows(X, fill, width), X.dtype)
 
     def _hidden_layer_sizes(self):
         """The hidden widths; ``'auto'``: (64, 64) below 1000 training rows,

@@ -377,7 +377,7 @@ class VAEModule(nn.Module):
         return ElboTerms(log_px.mean(dim=0), gaussian_kl(z_loc, z_logvar))
 
     def held_out_terms(self, x, eps):
-        """The ELBO's terms and its mean log-weight, from one set of draws.
+        """The ELBO's terms, mean log-weight and IW bound, from one set of draws.
 
         Early stopping's monitor is the mean log-weight ``mean_s log w_s``
         (:meth:`log_importance_weights`), the ELBO with a sampled KL: its
@@ -394,14 +394,18 @@ class VAEModule(nn.Module):
 
         Returns
         -------
-        log_px, kl, log_w : torch.Tensor of shape (batch,)
-            E_q[log p(x|z)], the closed-form KL and the mean log-weight, nats.
+        log_px, kl, log_w, iw : torch.Tensor of shape (batch,)
+            E_q[log p(x|z)], the closed-form KL, the mean log-weight and the
+            importance-weighted bound ``log mean_s w_s`` (Burda et al. 2016,
+            eq. 8), nats.
         """
         x, observed = self.fill_missing(x)
         z_loc, z_logvar = self._encode(x, observed)
         log_px, z = self._log_px_draws(x, observed, z_loc, z_logvar, eps)
         log_w = log_px + _log_pz_over_qz(eps, z, z_logvar)
-        return log_px.mean(dim=0), gaussian_kl(z_loc, z_logvar), log_w.mean(dim=0)
+        iw = torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
+        kl = gaussian_kl(z_loc, z_logvar)
+        return log_px.mean(dim=0), kl, log_w.mean(dim=0), iw
 
     def log_importance_weights(self, x, eps):
         """log w_s = log p(x | z_s) + log p(z_s) - log q(z_s | x): shape (S, batch).
@@ -438,6 +442,98 @@ class VAEModule(nn.Module):
         """
         log_w = self.log_importance_weights(x, eps)
         return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
+
+    def impute(self, x, eps):
+        """x with each missing entry replaced by its conditional mean E[x_mis | x_obs].
+
+        Self-normalized importance sampling (Mattei & Frellsen 2019, "MIWAE",
+        eq. 9), with the S draws ``z_s = z_loc + sigma * eps_s`` of
+        q_phi(z | x_obs) as proposals::
+
+            w_s = p(x_obs | z_s) p(z_s) / q(z_s | x_obs)    (log_importance_weights)
+            E[x_mis | x_obs] ~ sum_s (w_s / sum_t w_t) E[x_mis | z_s]
+
+        with E[x | z] the likelihood's :meth:`~skvae.likelihoods.Likelihood.mean`.
+        Consistent as S grows (the bias of a self-normalized estimate is
+        O(1/S)). A row with nothing observed gets the prior as proposal and
+        equal weights: the mean of E[x | z_s] over z_s ~ p(z).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry.
+        eps : torch.Tensor of shape (S, 1 or batch, n_components)
+            Standard normal noise: S draws per row.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The rows with their NaN entries filled in; observed entries are
+            x's own.
+        """
+        x, observed, log_w, decoder_out = self._imputation_draws(x, eps)
+        if observed is None:
+            return x
+        weights = torch.softmax(log_w, dim=0).unsqueeze(-1)  # (S, batch, 1)
+        x_mean = (weights * self.likelihood.mean(decoder_out)).sum(dim=0)
+        return torch.where(observed, x, x_mean)
+
+    def sample_imputation(self, x, eps, seeds):
+        """x with each missing entry replaced by a draw from p(x_mis | x_obs).
+
+        Sampling importance resampling (Mattei & Frellsen 2019, section 4.2;
+        Rubin 1987): one of the S proposals ``z_s ~ q(z | x_obs)`` is picked
+        with probability ``w_s / sum_t w_t`` (the weights of :meth:`impute`),
+        then ``x_mis ~ p(x_mis | z_s)`` (the likelihood's
+        :meth:`~skvae.likelihoods.Likelihood.sample`). As S grows the draws
+        follow p(x_mis | x_obs); the missing entries of a row are drawn
+        jointly. Row i draws from its own generator, seeded by ``seeds[i]``,
+        so a row's draw does not depend on the other rows of the batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry.
+        eps : torch.Tensor of shape (S, 1 or batch, n_components)
+            Standard normal noise: S draws per row.
+        seeds : torch.Tensor of shape (batch,), int64
+            Seed of each row's generator (the resampling and the draw).
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The rows with their NaN entries drawn; observed entries are x's
+            own.
+        """
+        x, observed, log_w, decoder_out = self._imputation_draws(x, eps)
+        if observed is None:
+            return x
+        weights = torch.softmax(log_w, dim=0)
+        draws = torch.empty_like(x)
+        for i in range(x.shape[0]):  # per-row generators: row-independent
+            generator = torch.Generator(device=x.device)
+            generator.manual_seed(int(seeds[i]))
+            s = torch.multinomial(weights[:, i], 1, generator=generator)
+            draws[i] = self.likelihood.sample(decoder_out[s, i], generator)[0]
+        return torch.where(observed, x, draws)
+
+    def _imputation_draws(self, x, eps):
+        """x filled, its mask, log w_s of shape (S, batch), decoder outputs."""
+        x, observed = self.fill_missing(x)
+        if observed is None:
+            return x, None, None, None
+        z_loc, z_logvar = self._encode(x, observed)
+        z = self.reparameterize(z_loc[None], z_logvar[None], eps)
+        n_draws, n_rows = z.shape[:2]
+        decoder_out = self.decode(z.reshape(n_draws * n_rows, -1))
+        decoder_out = decoder_out.reshape(n_draws, n_rows, -1)
+        log_px = self.likelihood.log_prob(
+            x.expand(n_draws, *x.shape),
+            decoder_out,
+            observed.expand(n_draws, *observed.shape),
+        )
+        log_w = log_px + _log_pz_over_qz(eps, z, z_logvar)
+        return x, observed, log_w, decoder_out
 
 
 def _log_pz_over_qz(eps, z, z_logvar):

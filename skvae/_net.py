@@ -124,7 +124,10 @@ class TrainingPlan:
     training loss, keeping the last weights. The held-out ELBO is scored with
     ``noise``, each row's own fixed draws (``skvae._noise.RowNoise``), so it
     changes between epochs only as the model does. ``n_importance_samples``
-    > 1 trains on the importance-weighted bound (IWAE).
+    > 1 trains on the importance-weighted bound (IWAE), and early stopping
+    then watches the held-out importance-weighted bound (with the draws of
+    ``noise``): the ELBO of a model trained on the IWAE bound falls while
+    the bound rises.
     """
 
     epochs: int
@@ -145,14 +148,15 @@ class TrainingPlan:
 
 class TrainingOutcome(NamedTuple):
     """What a run did: whether the stopping rule fired, how many epochs it
-    finished, and with early stopping the held-out ELBO of the weights kept
-    and after how many of its epochs they were (0: the weights it started
-    from)."""
+    finished, and with early stopping the held-out score of the weights
+    kept (``validation_key`` names it in the history) and after how many of
+    its epochs they were (0: the weights it started from)."""
 
     stopped: bool
     epochs: int
     best_validation_score: float | None
     best_epoch: int | None = None
+    validation_key: str = "valid_elbo"
 
 
 class VAENet(LeanNeuralNet):
@@ -301,14 +305,19 @@ class VAENet(LeanNeuralNet):
         ``valid_elbo`` (early stopping's monitor) is the mean log-weight
         (:meth:`skvae.VAEModule.held_out_terms`) and ``valid_kl`` the sampled
         KL, so that ``valid_elbo = -(valid_reconstruction + valid_kl)``.
+        Training on the importance-weighted bound (``n_importance_samples``
+        > 1), the bound with the same draws is recorded too, as ``valid_iw``,
+        and early stopping watches it instead.
         """
         self._set_training(False)
         x, keys = batch
         with torch.no_grad():
-            log_px, kl, log_w = self._held_out_terms(x, keys)
+            log_px, kl, log_w, bound = self._held_out_terms(x, keys)
             reconstruction, sampled_kl = -log_px.mean(), (log_px - log_w).mean()
             loss = reconstruction + self.kl_weight() * kl.mean()
             loss = self._record(reconstruction, sampled_kl, loss, "valid")
+            if self.n_importance_samples > 1:
+                self.history.record_batch("valid_iw", bound.mean().item())
         return {"loss": loss, "y_pred": log_w}
 
     def _held_out_terms(self, x, keys):
@@ -317,13 +326,27 @@ class VAENet(LeanNeuralNet):
         )
         return self.module_.held_out_terms(x, eps)
 
-    def held_out_score(self, dataset):
-        """Mean ELBO (mean log-weight) of a validation dataset's rows, now."""
+    def held_out_score(self, dataset, key="valid_elbo"):
+        """The current model's mean held-out score of a validation dataset.
+
+        Parameters
+        ----------
+        dataset : torch Dataset
+            Held-out rows with their noise keys (as the validation split).
+        key : {'valid_elbo', 'valid_iw'}, default='valid_elbo'
+            The mean log-weight (ELBO) or the importance-weighted bound.
+
+        Returns
+        -------
+        float
+            Nats per row.
+        """
         self._set_training(False)
         total, n = 0.0, 0
+        index = 3 if key == "valid_iw" else 2
         with torch.no_grad():
             for x, keys in BatchIterator(dataset, self.batch_size):
-                total += float(self._held_out_terms(x, keys)[2].sum())
+                total += float(self._held_out_terms(x, keys)[index].sum())
                 n += len(x)
         return total / n
 
@@ -380,7 +403,10 @@ class VAENet(LeanNeuralNet):
                     # The weights it starts from are a candidate too (epoch
                     # 0): a model started at factor analysis keeps that
                     # start unless training beats it on the held-out rows.
-                    stopper.start_from = (self.held_out_score(valid), epochs_before)
+                    stopper.start_from = (
+                        self.held_out_score(valid, _validation_key(plan)),
+                        epochs_before,
+                    )
                 self.partial_fit(train)
         except BaseException:
             if rollback is not None:
@@ -396,6 +422,7 @@ class VAENet(LeanNeuralNet):
             epochs=len(self.history) - epochs_before,
             best_validation_score=best[0],
             best_epoch=None if best[1] is None else best[1] - epochs_before,
+            validation_key=_validation_key(plan),
         )
 
     def _split(self, data, X, plan, seed):
@@ -432,7 +459,7 @@ class VAENet(LeanNeuralNet):
             verbose=int(plan.verbose >= 2),
         )
         stopper = WarmupEarlyStopping(
-            monitor="valid_elbo" if early else "train_loss",
+            monitor=_validation_key(plan) if early else "train_loss",
             lower_is_better=not early,
             patience=plan.n_iter_no_change,
             threshold=plan.tol,
@@ -446,6 +473,8 @@ class VAENet(LeanNeuralNet):
             for n in names
         ]
         if early:
+            if plan.n_importance_samples > 1:
+                names.append("iw")
             callbacks += [
                 (f"valid_{n}", PassthroughScoring(name=f"valid_{n}")) for n in names
             ]
@@ -486,15 +515,14 @@ class VAENet(LeanNeuralNet):
         """(held-out ELBO, epoch) of the weights early stopping kept, else Nones."""
         if not plan.early_stopping:
             return None, None
+        key = _validation_key(plan)
         start = stopper.start_from
         if start is not None and stopper.best_epoch_ == start[1]:
             return start  # the starting weights stayed the best
         if stopper.best_epoch_:
-            return self.history[
-                stopper.best_epoch_ - 1, "valid_elbo"
-            ], stopper.best_epoch_
+            return self.history[stopper.best_epoch_ - 1, key], stopper.best_epoch_
         # all in warm-up: nothing restored, the last weights kept
-        return self.history[-1, "valid_elbo"], len(self.history)
+        return self.history[-1, key], len(self.history)
 
     # ------------------------------------------------------------- history
 
@@ -606,6 +634,11 @@ class EpochProgressBar(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
+
+
+def _validation_key(plan):
+    """The held-out score early stopping watches: the training objective's."""
+    return "valid_iw" if plan.n_importance_samples > 1 else "valid_elbo"
 
 
 def _plain(value):

@@ -5,8 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from skvae._owned import OwnedVAEMixin, mirrored_constraints
 from skvae._tabular import table_library
-from skvae._transformer import VAETransformer
 from skvae._validation import (
     FLOAT_DTYPES,
     SPARSE_FORMATS,
@@ -27,7 +27,7 @@ _OWN_PARAMS = ("score_type", "n_iw_samples", "contamination")
 TUKEY_K = 1.5
 
 
-class VAEOutlierDetector(OutlierMixin, BaseEstimator):
+class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     """Novelty detection with a Variational Autoencoder's likelihood.
 
     Fits a :class:`~skvae.VAETransformer` to data that are (mostly) normal and
@@ -92,13 +92,13 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         Categorical columns of a DataFrame, encoded inside, as in
         VAETransformer.
 
-    hidden_layer_sizes : array-like of int, default=(256, 256)
+    hidden_layer_sizes : 'auto' or array-like of int, default='auto'
         Encoder widths (the decoder mirrors them), as in VAETransformer.
 
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Hidden-layer activation, as in VAETransformer.
 
-    max_iter : int, default=200
+    max_iter : 'auto' or int, default='auto'
         Maximum number of epochs, as in VAETransformer.
 
     batch_size : int, default=128
@@ -107,13 +107,13 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     learning_rate : float, default=1e-3
         Adam's step size, as in VAETransformer.
 
-    early_stopping : bool, default=False
+    early_stopping : 'auto' or bool, default='auto'
         Stop on a held-out ELBO, as in VAETransformer.
 
     validation_fraction : float, default=0.1
         Rows held out for early stopping, as in VAETransformer.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : 'auto' or int, default='auto'
         Patience of the stopping rule, in epochs, as in VAETransformer.
 
     tol : float, default=1e-4
@@ -250,15 +250,15 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     (200,)
     """
 
-    _parameter_constraints = {
-        **VAETransformer._parameter_constraints,
-        "score_type": [StrOptions({"elbo", "iw", "reconstruction_probability"})],
-        "n_iw_samples": [Interval(Integral, 1, None, closed="left")],
-        "contamination": [
+    _own_params = _OWN_PARAMS
+    _parameter_constraints = mirrored_constraints(
+        score_type=[StrOptions({"elbo", "iw", "reconstruction_probability"})],
+        n_iw_samples=[Interval(Integral, 1, None, closed="left")],
+        contamination=[
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
         ],
-    }
+    )
 
     def __init__(
         self,
@@ -270,14 +270,14 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         beta=1.0,
         likelihood="gaussian",
         categorical_features="from_dtype",
-        hidden_layer_sizes=(256, 256),
+        hidden_layer_sizes="auto",
         activation="relu",
-        max_iter=200,
+        max_iter="auto",
         batch_size=128,
         learning_rate=1e-3,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         kl_warmup=0,
         free_bits=0.0,
@@ -346,12 +346,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
             fit is then left as it was.
         """
         X = self._validate(X, reset=True)
-        params = {k: v for k, v in self.get_params().items() if k not in _OWN_PARAMS}
-        if self.warm_start and hasattr(self, "vae_"):
-            vae = self.vae_.set_params(**params)
-        else:
-            vae = VAETransformer(**params)
-        vae.fit(X)
+        vae = self._fit_vae(X)
         self.vae_ = vae
         self.n_iter_ = vae.n_iter_
         self._iw_seed = draw_seed(self.random_state)

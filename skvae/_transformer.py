@@ -121,6 +121,8 @@ class VAETransformer(
         5000 rows, the model is then refitted on all of them for the number
         of epochs the held-out rows chose (0: the start, e.g. the factor
         analysis of all rows), as ``GridSearchCV`` refits its best candidate.
+        With ``n_importance_samples`` > 1, the held-out score watched is the
+        importance-weighted bound, the objective trained.
 
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
@@ -203,18 +205,23 @@ class VAETransformer(
         with early stopping.
 
     n_iter_ : int
-        Number of epochs trained (over all warm-started fits and partial fits).
+        Number of epochs trained (over all warm-started fits and partial
+        fits). With the refit of ``early_stopping='auto'``, those of the run
+        that chose the number of epochs, as ``loss_curve_`` and
+        ``validation_scores_``; the refit trains the best of them again.
 
     loss_curve_ : list of float
         Training loss (beta-weighted negative ELBO, nats per sample) per epoch.
 
     validation_scores_ : list of float or None
         Held-out ELBO (nats per sample) per epoch with ``early_stopping``, else
-        None.
+        None. With ``n_importance_samples`` > 1, the held-out
+        importance-weighted bound (16 draws per row) instead: the training
+        objective, which early stopping then watches.
 
     best_validation_score_ : float or None
-        Held-out ELBO of the weights that early stopping restored (the best
-        epoch after the KL warm-up), else None.
+        Held-out score (as ``validation_scores_``) of the weights that early
+        stopping restored (the best epoch after the KL warm-up), else None.
 
     n_features_in_ : int
         Number of features seen during fit.

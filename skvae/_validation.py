@@ -12,12 +12,15 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils import check_random_state
+from sklearn.utils._missing import is_scalar_nan  # noqa: F401
 from sklearn.utils._param_validation import (  # noqa: F401
     Interval,
+    MissingValues,
     StrOptions,
 )
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import (  # noqa: F401
+    _check_feature_names_in,
     check_is_fitted,
     validate_data,
 )

@@ -8,20 +8,12 @@ not for the VAE.
 """
 
 import pytest
+from shared import EXTRA_TRANSFORMER_CHECKS
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import (
-    check_dataframe_column_names_consistency,
     check_get_feature_names_out_error,
-    check_global_output_transform_pandas,
-    check_global_set_output_transform_polars,
-    check_n_features_in_after_fitting,
     check_param_validation,
-    check_set_output_transform,
-    check_set_output_transform_pandas,
-    check_set_output_transform_polars,
-    check_transformer_get_feature_names_out,
-    check_transformer_get_feature_names_out_pandas,
     parametrize_with_checks,
 )
 
@@ -37,19 +29,7 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-EXTRA_CHECKS = [
-    check_param_validation,
-    check_set_output_transform,
-    check_set_output_transform_pandas,
-    check_global_output_transform_pandas,
-    check_set_output_transform_polars,
-    check_global_set_output_transform_polars,
-    check_transformer_get_feature_names_out,
-    check_transformer_get_feature_names_out_pandas,
-    check_get_feature_names_out_error,
-    check_dataframe_column_names_consistency,
-    check_n_features_in_after_fitting,
-]
+EXTRA_CHECKS = EXTRA_TRANSFORMER_CHECKS
 
 
 @pytest.mark.parametrize("check", EXTRA_CHECKS, ids=lambda c: c.__name__)

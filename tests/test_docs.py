@@ -50,9 +50,13 @@ def test_docs_build_without_warnings(tmp_path):
         "api.html",
         "generated/skvae.VAETransformer.html",
         "generated/skvae.VAEOutlierDetector.html",
+        "generated/skvae.VAEImputer.html",
         "auto_examples/plot_anomaly_detection.html",
+        "auto_examples/plot_imputation.html",
         "benchmarks/outlier.html",
+        "benchmarks/imputation.html",
         "user_guide/model.html",
+        "user_guide/imputation.html",
     ):
         assert (out / page).is_file(), page
     api = (out / "api.html").read_text()
@@ -79,7 +83,12 @@ TORCH_IGNORED = {
     "SS02": "a capital first letter (summaries open with a formula or a literal)",
     "SS05": "an infinitive first verb",
 }
-ESTIMATORS = ("skvae.VAETransformer", "skvae.VAEOutlierDetector", "skvae.datasets")
+ESTIMATORS = (
+    "skvae.VAETransformer",
+    "skvae.VAEOutlierDetector",
+    "skvae.VAEImputer",
+    "skvae.datasets",
+)
 
 
 def _public_names():

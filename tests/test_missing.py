@@ -115,3 +115,17 @@ def test_entirely_missing_column_is_allowed(X_gauss):
     assert np.all(np.isfinite(vae.transform(X)))
     assert np.all(np.isfinite(vae.score_samples(X)))
     assert np.all(np.isfinite(vae.inverse_transform(vae.transform(X))))
+
+
+def test_early_stopping_watches_the_importance_weighted_bound(X_holes):
+    """Trained on the IW bound, early stopping scores held-out rows by it too:
+    an IWAE-trained model's ELBO falls while its bound rises."""
+    vae = VAETransformer(
+        **fast(max_iter=8, n_importance_samples=4, early_stopping=True)
+    ).fit(X_holes)
+    history = vae.net_.history
+    assert vae.validation_scores_ == list(history[:, "valid_iw"])
+    assert vae.best_validation_score_ in vae.validation_scores_
+    plain = VAETransformer(**fast(max_iter=3, early_stopping=True)).fit(X_holes)
+    assert "valid_iw" not in plain.net_.history[-1]
+    assert plain.validation_scores_ == list(plain.net_.history[:, "valid_elbo"])

@@ -166,7 +166,7 @@ def test_seed_reproduces_and_clone_is_unfitted(novelty_data):
 
 def test_warm_start_continues_the_same_vae(novelty_data):
     X_train = novelty_data[0]
-    det = _fit(X_train, max_iter=3, warm_start=True)
+    det = _fit(X_train, max_iter=3, warm_start=True, early_stopping=False)
     vae = det.vae_
     det.fit(X_train)
     assert det.vae_ is vae and det.n_iter_ == 6
