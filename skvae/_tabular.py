@@ -28,6 +28,14 @@ from skvae.likelihoods import (
 # list of pairs; a single name or instance applies to every numeric column).
 DEFAULT_LIKELIHOOD = "gaussian"
 
+# Likelihoods whose variance floor is relative to the mean variance of their
+# block's columns (``skvae.likelihoods._gaussian.init_floored_logvar``). In a
+# table with categorical columns, numeric columns come in their own units
+# (pounds next to seconds), so such a likelihood named there gets one block
+# per column: each column's floor is then relative to its own variance, as
+# after a StandardScaler, instead of 1e-3 of the widest column's variance.
+PER_COLUMN_IN_TABLES = ("gaussian", "student_t")
+
 
 def table_library(X):
     """'pandas', 'polars' or None, without importing either."""
@@ -367,10 +375,14 @@ def likelihood_blocks(spec, *, raw_X, raw_names, model_names, groups, raw_to_mod
     single name or instance covers the other columns; ``(likelihood,
     columns)`` pairs cover theirs, and the rest get ``DEFAULT_LIKELIHOOD``.
     A ``'categorical'`` pair takes a list of one-hot groups (or one flat
-    group). Raises ValueError naming a column claimed twice or not found.
+    group). In a table with categorical columns, ``'gaussian'`` and
+    ``'student_t'`` given by name get one block per column (see
+    ``PER_COLUMN_IN_TABLES``); an instance keeps its columns in one block.
+    Raises ValueError naming a column claimed twice or not found.
     """
     n = len(model_names)
     blocks = [("categorical", Categorical(), list(g)) for g in groups]
+    split = bool(groups)  # a table with categorical columns: mixed units
     if isinstance(spec, (str, Likelihood)):
         pairs, default = [], spec
     else:
@@ -402,7 +414,7 @@ def likelihood_blocks(spec, *, raw_X, raw_names, model_names, groups, raw_to_mod
             )
             if any(model_cols == b[2] and b[0] == "categorical" for b in blocks):
                 continue  # a categorical column already encoded as one
-            blocks.append((_name(lik), make_likelihood(lik), model_cols))
+            blocks += _named_blocks(lik, model_cols, split)
     claimed = {}
     for b, (_, _, cols) in enumerate(blocks):
         for c in cols:
@@ -414,8 +426,16 @@ def likelihood_blocks(spec, *, raw_X, raw_names, model_names, groups, raw_to_mod
             claimed[c] = b
     rest = [c for c in range(n) if c not in claimed]
     if rest:
-        blocks.append((_name(default), make_likelihood(default), rest))
+        blocks += _named_blocks(default, rest, split)
     return blocks
+
+
+def _named_blocks(lik, columns, split):
+    """``[(name, likelihood, columns)]``: one block, or one per column when
+    ``split`` and ``lik`` is a name in ``PER_COLUMN_IN_TABLES``."""
+    if split and isinstance(lik, str) and lik in PER_COLUMN_IN_TABLES:
+        return [(lik, make_likelihood(lik), [c]) for c in columns]
+    return [(_name(lik), make_likelihood(lik), list(columns))]
 
 
 def joined_likelihood(blocks):

@@ -49,11 +49,13 @@ def test_a_raw_table_fits_with_a_likelihood_per_column(cars):
     assert list(vae.feature_names_in_) == list(cars.columns)
     assert isinstance(vae.net_.module_.likelihood, ColumnLikelihoods)
     kinds = sorted((t.__name__, len(cols)) for t, cols in _blocks(vae))
-    # origin and maker one-hot (3 categories each), cylinders Poisson, the rest Gaussian
+    # origin and maker one-hot (3 categories each), cylinders Poisson, the rest
+    # Gaussian, one block per column (each its own variance floor)
     assert kinds == [
         ("Categorical", 3),
         ("Categorical", 3),
-        ("Gaussian", 2),
+        ("Gaussian", 1),
+        ("Gaussian", 1),
         ("Poisson", 1),
     ]
     Z = vae.transform(cars)
@@ -76,6 +78,30 @@ def test_the_issues_spec_on_an_encoded_table(cars):
     assert kinds[Gaussian] == (0, 1) and kinds[Poisson] == (2,)
     assert kinds[Categorical] == (3, 4, 5)
     assert np.isfinite(vae.score(table))
+
+
+def test_columns_in_their_own_units_keep_their_own_variance_floor(cars):
+    """Pounds next to miles per gallon: in one Gaussian block the floor would be
+    1e-3 of the mean variance (weight's), a standard deviation of ~11 mpg."""
+    vae = VAETransformer(**FAST).fit(cars)
+    lik = vae.net_.module_.likelihood
+    floors = {
+        vae._model_feature_names[b.columns[0]]: b.likelihood.x_logvar_floor.exp()
+        for b in lik.column_blocks()
+        if isinstance(b.likelihood, Gaussian)
+    }
+    assert set(floors) == {"mpg", "cylinders", "weight"}
+    for name, floor in floors.items():
+        assert floor < 0.02 * cars[name].var()
+    # An instance is the user's own block: one floor over its columns.
+    one = VAETransformer(likelihood=Gaussian(), **FAST).fit(cars)
+    (block,) = [
+        b
+        for b in one.net_.module_.likelihood.column_blocks()
+        if isinstance(b.likelihood, Gaussian)
+    ]
+    assert len(block.columns) == 3
+    assert block.likelihood.x_logvar_floor.exp().min() > cars["mpg"].var()
 
 
 def test_columns_by_index_mask_and_selector(cars):
