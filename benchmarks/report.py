@@ -32,6 +32,7 @@ MODULES = (
     "report_fmnist_seeds",
     "report_production",
     "report_tabular",
+    "report_synthetic",
 )
 for _name in MODULES:
     importlib.import_module(_name)
