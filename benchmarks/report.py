@@ -33,6 +33,7 @@ MODULES = (
     "report_production",
     "report_tabular",
     "report_imputation",
+    "report_synthetic",
 )
 for _name in MODULES:
     importlib.import_module(_name)

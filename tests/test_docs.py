@@ -57,6 +57,9 @@ def test_docs_build_without_warnings(tmp_path):
         "benchmarks/imputation.html",
         "user_guide/model.html",
         "user_guide/imputation.html",
+        "user_guide/tables.html",
+        "auto_examples/plot_synthetic_table.html",
+        "benchmarks/synthetic.html",
     ):
         assert (out / page).is_file(), page
     api = (out / "api.html").read_text()

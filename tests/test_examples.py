@@ -27,6 +27,7 @@ def test_gallery_is_there():
         "plot_beta_grid_search.py",
         "plot_anomaly_detection.py",
         "plot_fashion_mnist.py",
+        "plot_synthetic_table.py",
     } <= names
 
 

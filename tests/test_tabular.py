@@ -49,7 +49,8 @@ def test_a_raw_table_fits_with_a_likelihood_per_column(cars):
     assert list(vae.feature_names_in_) == list(cars.columns)
     assert isinstance(vae.net_.module_.likelihood, ColumnLikelihoods)
     kinds = sorted((t.__name__, len(cols)) for t, cols in _blocks(vae))
-    # origin and maker one-hot (3 categories each), cylinders Poisson, the rest Gaussian
+    # origin and maker one-hot (3 categories each), cylinders Poisson, the rest
+    # Gaussian
     assert kinds == [
         ("Categorical", 3),
         ("Categorical", 3),
@@ -76,6 +77,23 @@ def test_the_issues_spec_on_an_encoded_table(cars):
     assert kinds[Gaussian] == (0, 1) and kinds[Poisson] == (2,)
     assert kinds[Categorical] == (3, 4, 5)
     assert np.isfinite(vae.score(table))
+
+
+def test_columns_in_their_own_units_keep_their_own_variance_floor(cars):
+    """Pounds next to miles per gallon in one Gaussian block: each column's
+    floor is 1e-3 of its own variance, not of the mean (weight's), which
+    would be a standard deviation of ~11 mpg."""
+    vae = VAETransformer(likelihood=Gaussian(), **FAST).fit(cars)
+    (block,) = [
+        b
+        for b in vae.net_.module_.likelihood.column_blocks()
+        if isinstance(b.likelihood, Gaussian)
+    ]
+    floors = block.likelihood.x_logvar_floor.exp().numpy()
+    names = [vae._model_feature_names[j] for j in block.columns]
+    assert set(names) == {"mpg", "cylinders", "weight"}
+    for name, floor in zip(names, floors):
+        assert floor < 0.02 * cars[name].var()
 
 
 def test_columns_by_index_mask_and_selector(cars):
