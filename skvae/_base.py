@@ -10,6 +10,7 @@ net (``_net``), the runtime helpers and sklearn's validation.
 import copy
 import dataclasses
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +26,7 @@ from skvae._factory import (
     data_statistics,
     hidden_layer_sizes,
 )
+from skvae._modules import ACTIVATIONS
 from skvae._net import DivergenceError, TrainingPlan, VAENet
 from skvae._noise import RowNoise
 from skvae._runtime import map_rows, resolve_device, torch_dtype
@@ -37,6 +39,8 @@ from skvae._tabular import (
 from skvae._validation import (
     FLOAT_DTYPES,
     SPARSE_FORMATS,
+    Interval,
+    StrOptions,
     check_random_state,
     check_support,
     clip_to_support,
@@ -44,6 +48,7 @@ from skvae._validation import (
     output_container,
     validate_data,
 )
+from skvae.likelihoods import LIKELIHOODS, Likelihood
 
 # Noise draws per row of score_samples (and at most, of the held-out score).
 N_ELBO_SAMPLES = 16
@@ -58,6 +63,42 @@ AUTO_MIN_PATIENCE, AUTO_PATIENCE_STEPS = 10, 200
 VALIDATION_DRAWS = 2048
 # hidden_layer_sizes='auto': narrower networks below AUTO_HIDDEN_ROWS rows.
 AUTO_HIDDEN_ROWS, AUTO_HIDDEN_SMALL, AUTO_HIDDEN = 1000, (64, 64), (256, 256)
+
+
+# The parameters of VAETransformer, and of the faces that mirror them.
+VAE_PARAMETER_CONSTRAINTS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "beta": [Interval(Real, 0, None, closed="left")],
+    "likelihood": [StrOptions(set(LIKELIHOODS)), Likelihood, list],
+    "categorical_features": [StrOptions({"from_dtype"}), None, "array-like"],
+    "hidden_layer_sizes": [
+        StrOptions({"auto"}),
+        "array-like",
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "early_stopping": [StrOptions({"auto"}), "boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [
+        StrOptions({"auto"}),
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+    "free_bits": [Interval(Real, 0, None, closed="left")],
+    "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+    "warm_start": ["boolean"],
+    "encoder": [None, callable],
+    "encoder_kwargs": [None, dict],
+    "decoder": [None, callable],
+    "decoder_kwargs": [None, dict],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "device": [str],
+}
 
 
 class BaseVAE(BaseEstimator):
