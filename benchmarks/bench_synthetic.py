@@ -157,9 +157,12 @@ class Skvae:
             warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
             self.model.fit(df)
         self.n_fit_rows_ = len(df)
+        # The settings this fit resolved ('auto' defaults depend on the rows).
+        plan = self.model._plan(len(df), "fit")
         self.info_ = {
             "epochs": int(self.model.n_iter_),
-            "n_iter_no_change": int(params.get("n_iter_no_change", 10)),
+            "max_iter": int(plan.epochs),
+            "n_iter_no_change": int(plan.n_iter_no_change),
         }
         return self
 
@@ -269,7 +272,8 @@ METHODS = {
     "skvae_defaults": (
         lambda seed, quick: Skvae(seed, {"max_iter": 5} if quick else {}),
         "skvae.VAETransformer(random_state=seed) at its defaults "
-        "(learning_rate=1e-3, n_iter_no_change=10), otherwise as skvae",
+        "(learning_rate=1e-3; hidden_layer_sizes, max_iter, early_stopping and "
+        "n_iter_no_change 'auto'), otherwise as skvae",
     ),
     "tvae": (
         lambda seed, quick: TVAE(seed, epochs=5 if quick else None),
