@@ -533,7 +533,7 @@ def fixed_epochs(**params):
     """VAETransformer that trains exactly max_iter epochs (no stopping rule)."""
     from skvae import VAETransformer
 
-    return VAETransformer(n_iter_no_change=10**6, **params)
+    return VAETransformer(n_iter_no_change=10**6, early_stopping=False, **params)
 
 
 # --------------------------------------------------------------------- CLI

@@ -34,9 +34,21 @@ def reference_model(estimator, X):
     """
     est = copy.deepcopy(estimator)
     X = est._validate_input(X, reset=True)
-    net = est._fresh_net(X)
+    net = est._fresh_net(X, est._resolve_likelihood(X, X.shape[1]))
     train_seed = int(est._rng.randint(2**31 - 1))
-    return copy.deepcopy(net.module), train_seed
+    module = copy.deepcopy(net.module)
+    # skvae centres location-family columns in float64 before the cast to
+    # float32 (est._x_offset); the bare loop must train on the same numbers.
+    module.bare_offset = est._x_offset
+    return module, train_seed
+
+
+def centred(module, X, dtype=torch.float32):
+    """X as the module's tensor: location columns centred in float64 first."""
+    offset = getattr(module, "bare_offset", None)
+    if offset is not None:
+        X = X - offset
+    return torch.as_tensor(X, dtype=dtype)
 
 
 def negative_elbo(module, x, beta=1.0):
@@ -56,7 +68,7 @@ def train(module, X, *, epochs, batch_size, lr, seed, on_epoch_end=None):
     the reparameterization noise. ``on_epoch_end(epoch, module)`` may evaluate
     the model (its time is the caller's to exclude).
     """
-    X = torch.as_tensor(X, dtype=torch.float32)
+    X = centred(module, X)
     n = X.shape[0]
     optimizer = torch.optim.Adam(module.parameters(), lr=lr)
     losses = []
@@ -86,7 +98,7 @@ def elbo(module, X, n_samples=16, seed=0, batch_size=2048):
     """Held-out ELBO per row (nats): MC average of log p(x|z), closed-form KL."""
     module.eval()
     g = torch.Generator().manual_seed(seed)
-    X = torch.as_tensor(X, dtype=torch.float32)
+    X = centred(module, X)
     out = []
     for start in range(0, X.shape[0], batch_size):
         x = X[start : start + batch_size]
@@ -111,7 +123,7 @@ def iw_log_likelihood(module, X, n_samples=100, seed=0, batch_size=256, chunk=50
     """
     module.eval()
     g = torch.Generator().manual_seed(seed)
-    X = torch.as_tensor(X, dtype=torch.float32)
+    X = centred(module, X)
     log2pi = math.log(2 * math.pi)
     out = []
     for start in range(0, X.shape[0], batch_size):
@@ -136,4 +148,4 @@ def iw_log_likelihood(module, X, n_samples=100, seed=0, batch_size=256, chunk=50
 @torch.no_grad()
 def encode(module, X):
     """Bare inference: the encoder's z_loc under no_grad, one call."""
-    return module.encoder(torch.as_tensor(X))[0].numpy()
+    return module.encoder(centred(module, X, dtype=None))[0].numpy()

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.decomposition import FactorAnalysis
 from sklearn.utils.sparsefuncs import mean_variance_axis
+from threadpoolctl import threadpool_limits
 
 from skvae._modules import Decoder, Encoder, VAEModule
 from skvae._runtime import as_tensor
@@ -214,7 +215,10 @@ def factor_analysis_start(module, X, stats, *, seed=0):
     rows = X if n <= FA_START_ROWS else X[np.sort(rng.choice(n, FA_START_ROWS, False))]
     rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, dtype=np.float64)
     U = np.nan_to_num((rows - stats.mean) / stats.scale)
-    fa = FactorAnalysis(min(k, p), random_state=seed).fit(U)
+    # BLAS gets the threads torch has (1 in a joblib worker, OMP_NUM_THREADS):
+    # an oversubscribed OpenBLAS made this fit 20x slower on a busy machine.
+    with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
+        fa = FactorAnalysis(min(k, p), random_state=seed).fit(U)
     W = np.zeros((p, k))
     W[:, : fa.components_.shape[0]] = fa.components_.T
     floor = _variance_floors(module.likelihood, p) / stats.scale**2
