@@ -228,6 +228,7 @@ def run_stopping(args, m):
             random_state=0,
             max_iter=1,
             warm_start=True,
+            early_stopping=False,
             n_iter_no_change=10**6,
             **params,
         )
@@ -239,7 +240,7 @@ def run_stopping(args, m):
         best = int(np.argmax(curve)) + 1
         out[name] = {
             "early_stopping_epochs": int(stopped.n_iter_),
-            "early_stopping_best_epoch": int(np.argmax(stopped.validation_scores_) + 1),
+            "early_stopping_best_epoch": kept_epoch(stopped),
             "early_stopping_test_elbo": float(stopped.score(Xte)),
             "curve": curve,
             "best_epoch": best,
@@ -253,6 +254,16 @@ def run_stopping(args, m):
             f"{best} of {len(curve)} ({max(curve):.2f})"
         )
     m.results["cases"] = out
+
+
+def kept_epoch(model):
+    """The epoch of the weights early stopping kept; 0: the starting weights
+    (a Gaussian VAE's factor-analysis start), which ``validation_scores_``
+    (epochs 1, 2, ...) does not list."""
+    hits = np.flatnonzero(
+        np.asarray(model.validation_scores_) == model.best_validation_score_
+    )
+    return int(hits[0] + 1) if len(hits) else 0
 
 
 def main(argv=None):
