@@ -602,21 +602,34 @@ def block_terms(vae, X, table, n_draws=16, seed=0):
                 cols = list(block.columns)
                 lik = block.likelihood
                 obs = observed[:, cols]
-                log_p = lik.log_prob(x_filled[:, cols], out[:, block.outputs], obs)
-                group = group_of(cols[0])
-                raw[group] += float(log_p.mean()) / n_draws
-                if group != "numeric" and isinstance(lik, Gaussian):
-                    (col,) = cols  # one column per Gaussian block here
-                    width = widths[group]
-                    sigma = torch.exp(0.5 * lik.x_logvar())
-                    loc = out[:, block.outputs][:, 0]
-                    value = x_filled[:, col]
-                    cell = _log_interval_prob(
-                        (value - width / 2 - loc) / sigma,
-                        (value + width / 2 - loc) / sigma,
-                    )
-                    log_p = torch.where(obs[:, 0], cell, 0.0)
-                comparable[group] += float(log_p.mean()) / n_draws
+                if not isinstance(lik, Gaussian):
+                    # one group per block (a categorical column's one-hot
+                    # group, or a count column of its own)
+                    log_p = lik.log_prob(x_filled[:, cols], out[:, block.outputs], obs)
+                    group = group_of(cols[0])
+                    raw[group] += float(log_p.mean()) / n_draws
+                    comparable[group] += float(log_p.mean()) / n_draws
+                    continue
+                # A Gaussian block may hold several columns (the likelihood
+                # "gaussian" puts every non-categorical column in one block),
+                # discrete or not: split it column by column, so that a
+                # discrete column in it is scored as its cell's probability.
+                loc = out[:, block.outputs]  # one output per column
+                sigma = torch.exp(0.5 * lik.x_logvar())
+                density = lik.feature_log_prob(x_filled[:, cols], loc) * obs
+                for j, col in enumerate(cols):
+                    group = group_of(col)
+                    log_p = density[:, j]
+                    raw[group] += float(log_p.mean()) / n_draws
+                    if group != "numeric":
+                        width = widths[group]
+                        value = x_filled[:, col]
+                        cell = _log_interval_prob(
+                            (value - width / 2 - loc[:, j]) / sigma[j],
+                            (value + width / 2 - loc[:, j]) / sigma[j],
+                        )
+                        log_p = torch.where(obs[:, j], cell, 0.0)
+                    comparable[group] += float(log_p.mean()) / n_draws
     return raw, comparable, float(kl.mean())
 
 
