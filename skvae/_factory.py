@@ -160,21 +160,22 @@ def build_module(
         )
         module = VAEModule(encoder, decoder, likelihood, fill_value=mean)
         check_network_shapes(module, X_head, n_components, n_outputs)
-    if (
-        X_init is not None
-        and linear_path
-        and isinstance(module.encoder, Encoder)
-        and isinstance(module.decoder, Decoder)
-        and _all_gaussian(likelihood, n_features)
-    ):
+    if X_init is not None and _starts_as_factor_analysis(module, n_features):
         factor_analysis_start(module, X_init, stats, seed=seed)
     return module
 
 
-def _all_gaussian(likelihood, n_features):
-    return all(
-        isinstance(block.likelihood, Gaussian)
-        for block in likelihood.column_blocks(n_features)
+def _starts_as_factor_analysis(module, n_features):
+    """Default networks with linear paths, and Gaussian likelihoods only."""
+    return (
+        isinstance(module.encoder, Encoder)
+        and isinstance(module.decoder, Decoder)
+        and module.encoder.linear_path
+        and module.decoder.linear_path
+        and all(
+            isinstance(block.likelihood, Gaussian)
+            for block in module.likelihood.column_blocks(n_features)
+        )
     )
 
 

@@ -60,6 +60,7 @@ def test_docs_build_without_warnings(tmp_path):
         "user_guide/tables.html",
         "auto_examples/plot_synthetic_table.html",
         "benchmarks/synthetic.html",
+        "benchmarks/tabular.html",
     ):
         assert (out / page).is_file(), page
     api = (out / "api.html").read_text()
