@@ -42,6 +42,17 @@ def median(values):
 # ------------------------------------------------------------------ tables
 
 
+def mean_sd(values, digits=3):
+    """``mean ± sd`` (ddof=1) of the finite values; the value alone if one,
+    ``-`` if none."""
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
 def md_table(header, rows):
     """A Markdown table; cells are str()-ed."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

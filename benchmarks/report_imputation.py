@@ -8,7 +8,7 @@ check); the tables put them side by side.
 from collections import defaultdict
 
 import numpy as np
-from _common import md_table
+from _common import md_table, mean_sd
 from _report import page, section
 
 PAGE = "RESULTS_imputation.md"
@@ -34,12 +34,6 @@ SKVAE_DEFAULT = "vae_iw"
 
 def ordered(keys, reference):
     return [k for k in reference if k in keys] + sorted(set(keys) - set(reference))
-
-
-def mean_sd(values, digits=3):
-    if len(values) > 1:
-        return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
-    return f"{np.mean(values):.{digits}f}"
 
 
 def collect(runs):

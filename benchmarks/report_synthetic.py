@@ -1,7 +1,7 @@
 """Report sections of ``RESULTS_synthetic.md`` (``bench_synthetic.py``, issue 11)."""
 
 import numpy as np
-from _common import md_table
+from _common import md_table, mean_sd
 from _report import page, section
 
 PAGE = "RESULTS_synthetic.md"
@@ -36,15 +36,6 @@ LABELS = {
     "tvae": "TVAE (defaults)",
     "independent": "independent columns",
 }
-
-
-def _mean_sd(values, digits=3):
-    values = [v for v in values if v is not None and np.isfinite(v)]
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
 
 
 def _groups(records):
@@ -176,11 +167,11 @@ def quality_md(runs):
                 [
                     table,
                     LABELS[method],
-                    _mean_sd([x["quality"] for x in rs]),
-                    _mean_sd([x["column_shapes"] for x in rs]),
-                    _mean_sd([x["column_pair_trends"] for x in rs]),
-                    _mean_sd([x["accuracy"] for x in rs]),
-                    _mean_sd([x["balanced_accuracy"] for x in rs]),
+                    mean_sd([x["quality"] for x in rs]),
+                    mean_sd([x["column_shapes"] for x in rs]),
+                    mean_sd([x["column_pair_trends"] for x in rs]),
+                    mean_sd([x["accuracy"] for x in rs]),
+                    mean_sd([x["balanced_accuracy"] for x in rs]),
                     f"{_mean(rs, 'fit_cpu_s'):.1f} ({_mean(rs, 'fit_wall_s'):.1f})"
                     if timed
                     else "-",
@@ -375,15 +366,15 @@ def elbo_md(runs):
             rows.append(
                 [
                     f"`{model}`",
-                    _mean_sd(fold_mean(lambda c: c["score"]), 2),
-                    _mean_sd(fold_mean(lambda c: c["comparable"]["numeric"]), 2),
+                    mean_sd(fold_mean(lambda c: c["score"]), 2),
+                    mean_sd(fold_mean(lambda c: c["comparable"]["numeric"]), 2),
                     *[
-                        _mean_sd(fold_mean(lambda c, col=col: c["comparable"][col]), 3)
+                        mean_sd(fold_mean(lambda c, col=col: c["comparable"][col]), 3)
                         for col in discrete
                     ],
-                    _mean_sd(fold_mean(lambda c: c["kl"]), 2),
+                    mean_sd(fold_mean(lambda c: c["kl"]), 2),
                     "**"
-                    + _mean_sd(
+                    + mean_sd(
                         fold_mean(lambda c: sum(c["comparable"].values()) - c["kl"]),
                         2,
                     )
@@ -399,7 +390,7 @@ def elbo_md(runs):
             raw_rows.append(
                 [f"`{model}`"]
                 + [
-                    _mean_sd(
+                    mean_sd(
                         [c["raw"][col] for c in next(iter(per_seed.values()))]
                         if len(per_seed) == 1
                         else [
