@@ -168,8 +168,12 @@ class BaseVAE(BaseEstimator):
         if method != "fit" or self.early_stopping is False:
             return False
         if self.early_stopping == "auto":
-            return round(self.validation_fraction * n_rows) >= MIN_VALIDATION_ROWS
+            return self._n_validation_rows(n_rows) >= MIN_VALIDATION_ROWS
         return True
+
+    def _n_validation_rows(self, n_rows):
+        """Rows a split holds out (``train_test_split``'s ceil of the fraction)."""
+        return int(np.ceil(self.validation_fraction * n_rows))
 
     def _refits(self, n_rows, method):
         """``early_stopping='auto'`` on small data refits on every row."""
@@ -253,7 +257,7 @@ class BaseVAE(BaseEstimator):
         clip(2048 / held-out rows, 1, 16) noise draws a row.
         """
         early = self._early_stopping(n_rows, method)
-        n_valid = int(np.ceil(self.validation_fraction * n_rows)) if early else 0
+        n_valid = self._n_validation_rows(n_rows) if early else 0
         n_train = max(1, n_rows - n_valid)
         steps = -(-n_train // min(self.batch_size, n_train))
         epochs = self.max_iter
