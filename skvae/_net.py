@@ -33,6 +33,7 @@ from skvae._skorch_overrides import LeanNeuralNet
 # networks of tables, where the optimizer step is a fifth of a batch's time.
 FUSED_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
 
+
 class DivergenceError(ValueError):
     """Training produced a non-finite loss."""
 
