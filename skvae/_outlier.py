@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
-from skvae._tabular import table_library
+from skvae._tabular import _column_values, table_library
 from skvae._validation import (
     FLOAT_DTYPES,
     SPARSE_FORMATS,
@@ -341,9 +341,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            As :meth:`VAETransformer.fit`: NaN or inf in X, too few rows,
-            Bernoulli data outside [0, 1], a diverging training. A previous
-            fit is then left as it was.
+            NaN or inf in X (a missing value in a table, too: a row's score
+            would cover its observed entries only), too few rows, Bernoulli
+            data outside [0, 1], a diverging training. A previous fit is
+            then left as it was.
         """
         X = self._validate(X, reset=True)
         vae = self._fit_vae(X)
@@ -382,7 +383,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf or has the wrong number of features.
+            If X holds NaN or inf (in a table: a missing value, or a
+            category unseen in fit) or has the wrong number of features.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -406,7 +408,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf or has the wrong number of features.
+            If X holds NaN or inf (in a table: a missing value, or a
+            category unseen in fit) or has the wrong number of features.
         """
         return self.score_samples(X) - self.offset_
 
@@ -428,7 +431,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf or has the wrong number of features.
+            If X holds NaN or inf (in a table: a missing value, or a
+            category unseen in fit) or has the wrong number of features.
         """
         decision = self.decision_function(X)
         labels = np.ones(decision.shape[0], dtype=int)
@@ -438,12 +442,45 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     def _validate(self, X, *, reset):
         """X as the VAE takes it: a table stays one (its categorical columns are
         the VAE's to encode), anything else is a finite float array."""
-        if table_library(X) is not None:
+        library = table_library(X)
+        if library is not None:
             validate_data(self, X, reset=reset, skip_check_array=True)
+            self._check_complete_table(X, library, fitted=not reset)
             return X
         return validate_data(
             self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
         )
+
+    def _check_complete_table(self, X, library, *, fitted):
+        """ValueError for a missing value or a category unseen in fit.
+
+        The VAE would score such a row on its other entries only: a log
+        density of fewer dimensions, not comparable with complete rows' or
+        with ``offset_`` (arrays with NaN fail ``validate_data`` alike).
+        """
+        table = getattr(self.vae_, "_table", None) if fitted else None
+        categories = table.categories if table is not None else {}
+        for name in X.columns:
+            values = _column_values(X, name, library)
+            missing = np.array([v is None or v != v for v in values])
+            if missing.any():
+                raise ValueError(
+                    f"VAEOutlierDetector does not take missing values: column "
+                    f"{name!r} has {int(missing.sum())}. A row's score would "
+                    "cover its observed entries only, and not compare with "
+                    "complete rows' scores or offset_. Impute them first (e.g. "
+                    "skvae.VAEImputer in a Pipeline) or drop those rows."
+                )
+            if name in categories:
+                unseen = sorted(
+                    {str(v) for v in values} - set(map(str, categories[name]))
+                )
+                if unseen:
+                    raise ValueError(
+                        f"Column {name!r} holds categories not seen in fit: "
+                        f"{unseen[:5]}. VAEOutlierDetector cannot score them "
+                        "(the VAE would drop the column from those rows' scores)."
+                    )
 
     def _scores(self, X):
         """The ``score_type`` score of validated rows X, shape (n_samples,)."""

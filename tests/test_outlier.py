@@ -178,3 +178,31 @@ def test_bernoulli_needs_unit_interval():
         _detector(likelihood="bernoulli").fit(X)
     det = _detector(likelihood="bernoulli").fit(X / 2)
     assert det.predict(X / 2).shape == (30,)
+
+
+def test_tables_with_gaps_or_unseen_categories_are_refused():
+    """A table's missing value or unseen category is an error, as NaN in an
+    array is: the VAE would score such a row on its other entries only."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(
+        {
+            "x": rng.randn(60),
+            "y": rng.randn(60),
+            "kind": pd.Categorical(rng.choice(["a", "b"], size=60)),
+        }
+    )
+    original = df.copy()
+    detector = _fit(df, max_iter=2)
+    assert detector.predict(df).shape == (60,)
+    gap = df.copy()
+    gap.loc[3, "y"] = np.nan
+    with pytest.raises(ValueError, match="missing values: column 'y' has 1"):
+        _fit(gap, max_iter=2)
+    with pytest.raises(ValueError, match="missing values: column 'y'"):
+        detector.score_samples(gap)
+    unseen = df.astype({"kind": object})
+    unseen.loc[0, "kind"] = "c"
+    with pytest.raises(ValueError, match=r"'kind' holds categories not seen.*'c'"):
+        detector.predict(unseen)
+    pd.testing.assert_frame_equal(df, original)
