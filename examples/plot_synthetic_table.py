@@ -62,7 +62,9 @@ print("missing values per column:", table.isna().sum().to_dict())
 # %%
 # Fit on the table as it is. The columns are in their own units (pounds next
 # to seconds): each real-valued column gets its own variance. The defaults
-# count Adam steps, so that a few hundred rows train long enough
+# count Adam steps, so that a few hundred rows train long enough, then refit on
+# every row; ``learning_rate=1e-2, early_stopping=True`` gives rows of a
+# little lower quality in about a seventh of the time
 # (benchmarks/RESULTS_synthetic.md).
 vae = VAETransformer(n_components=2, max_iter=3 if QUICK else "auto", random_state=0)
 vae.set_output(transform="pandas")
