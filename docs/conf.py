@@ -82,3 +82,30 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 html_context = {"default_mode": "light"}
+
+# Every gallery page says that its numbers come from the quick settings: a
+# reader who lands on one page from a search never sees the gallery's index.
+QUICK_NOTE = """\
+.. admonition:: Built with the quick settings
+   :class: attention
+
+   This page ran with ``SKVAE_EXAMPLES_QUICK=1``: a subset of the data and a
+   few epochs, so that the site builds in minutes. Its printed numbers and
+   figures show what the script does, not how well: run it (``python
+   examples/{name}.py``) for the real ones.
+
+"""
+
+
+def _add_quick_note(app, docname, source):
+    if not docname.startswith("auto_examples/plot_"):
+        return
+    if os.environ.get("SKVAE_EXAMPLES_QUICK", "") in ("", "0"):
+        return
+    anchor = ".. rst-class:: sphx-glr-example-title"
+    name = docname.rsplit("/", 1)[1]
+    source[0] = source[0].replace(anchor, QUICK_NOTE.format(name=name) + anchor, 1)
+
+
+def setup(app):
+    app.connect("source-read", _add_quick_note)

@@ -1,6 +1,7 @@
 """Where the examples write their PNGs, and showing them only on a display."""
 
 import os
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +14,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 # SKVAE_EXAMPLES_QUICK=1: tiny data and few epochs, for CI smoke runs (the
 # pictures are then not meaningful).
 QUICK = os.environ.get("SKVAE_EXAMPLES_QUICK", "") not in ("", "0")
+if QUICK:
+    # A few epochs do not converge, by design: no warning (and no path of
+    # this machine) in the gallery's printed output.
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 FIGURE_DIR = Path(
     os.environ.get("SKVAE_FIGURE_DIR", Path(__file__).resolve().parent / "figures")

@@ -469,7 +469,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
                     f"{name!r} has {int(missing.sum())}. A row's score would "
                     "cover its observed entries only, and not compare with "
                     "complete rows' scores or offset_. Impute them first (e.g. "
-                    "skvae.VAEImputer in a Pipeline) or drop those rows."
+                    "skvae.VAEImputer, for numeric columns) or drop those rows."
                 )
             if name in categories:
                 unseen = sorted(
