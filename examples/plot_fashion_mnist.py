@@ -5,7 +5,7 @@ Fashion-MNIST: prior samples, interpolation and a conv VAE
 
 Fashion-MNIST (Xiao et al. 2017) has 28 x 28 grey images of ten kinds of
 clothing. This script fits two VAEs with the same 16-dimensional latent space
-and Bernoulli decoder on a subset of it:
+and Bernoulli decoder on a subset of it, with its pixels binarized:
 
 * the default :class:`skvae.VAETransformer`, whose encoder and decoder are
   multilayer perceptrons on the 784 pixels;
@@ -18,8 +18,9 @@ It then shows images sampled from the prior N(0, I), a walk through the latent
 space between two test images, and reconstructions, and prints each model's
 held-out ELBO in nats per image. With 6,000 images and 15 epochs both are far
 from converged: the conv VAE, with about a sixth of the weights, reaches about
-the same ELBO as the MLP, and its prior samples are still blurrier. Train on
-all 60,000 images for many more epochs for sharper pictures.
+the same ELBO as the MLP (-143.4 and -145.9 nats per image), and the prior
+samples of both are still rough. Train on all 60,000 images for many more
+epochs for sharper pictures.
 
 The data come from Debian's ``dataset-fashion-mnist`` package (nothing is
 downloaded); without it, the script says how to install it and exits.
@@ -67,8 +68,11 @@ X_all, y_all = load_fashion_mnist("train")
 X_test_all, y_test_all = load_fashion_mnist("test")
 rng = np.random.RandomState(0)
 train = rng.choice(len(X_all), n_train, replace=False)
-X_train, y_train = X_all[train], y_all[train]
-X_test, y_test = X_test_all[:n_test], y_test_all[:n_test]
+# Binarized pixels (as the binarized MNIST of the VAE literature): the
+# Bernoulli decoder is then a likelihood and the ELBO a bound in nats. On grey
+# pixels it would be a cross-entropy, which VAETransformer warns about.
+X_train, y_train = (X_all[train] > 0.5).astype(np.float32), y_all[train]
+X_test, y_test = (X_test_all[:n_test] > 0.5).astype(np.float32), y_test_all[:n_test]
 
 # %%
 # The convolutional networks. The estimator hands them flat rows of 784
