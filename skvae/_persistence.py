@@ -125,7 +125,9 @@ def save(vae, path):
         params[name] = None
         if f"{name}_kwargs" in params:
             params[f"{name}_kwargs"] = None
-    params["hidden_layer_sizes"] = list(vae._hidden_layer_sizes())
+    widths = list(vae._hidden_layer_sizes())
+    if params["hidden_layer_sizes"] != "auto":
+        params["hidden_layer_sizes"] = widths
     if not isinstance(params["random_state"], (Integral, type(None))):
         params["random_state"] = None  # a RandomState instance is not data
     names = getattr(vae, "feature_names_in_", None)
@@ -159,6 +161,9 @@ def save(vae, path):
             "table": None if vae._table is None else vae._table.state(),
             "blocks": [[name, list(cols)] for name, cols in vae._likelihood_blocks],
             "model_feature_names": list(vae._model_feature_names),
+            # hidden_layer_sizes='auto' resolves by the rows of the fit.
+            "n_fit_rows": int(getattr(vae, "_n_fit_rows", 0)),
+            "hidden_widths": widths,
         },
         "rng_state": [
             torch.as_tensor(keys.astype(np.int64)),
@@ -184,7 +189,9 @@ def load(cls, path, **params):
             f"network or likelihood again, e.g. load_weights(path, {missing[0]}=...)."
         )
     saved = dict(state["params"])
-    saved["hidden_layer_sizes"] = tuple(saved["hidden_layer_sizes"])
+    data = state["data"]
+    if saved["hidden_layer_sizes"] != "auto":
+        saved["hidden_layer_sizes"] = tuple(saved["hidden_layer_sizes"])
     if (
         "device" not in params
         and "cuda" in str(saved["device"])
@@ -199,7 +206,11 @@ def load(cls, path, **params):
     vae = cls(**{**saved, **params})
     vae._validate_params()
     n_features = state["n_features_in"]
-    data = state["data"]
+    if vae.hidden_layer_sizes == "auto":
+        vae._n_fit_rows = data["n_fit_rows"]
+        if list(vae._hidden_layer_sizes()) != data["hidden_widths"]:
+            # 'auto' of another skvae version: the file's widths build the net
+            vae.hidden_layer_sizes = tuple(data["hidden_widths"])
     vae._noise_seed = data["noise_seed"]
     vae._x_mean, vae._x_scale = data["mean"].numpy(), data["scale"].numpy()
     vae._x_offset = None if data["offset"] is None else data["offset"].numpy()

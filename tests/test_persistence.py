@@ -173,3 +173,26 @@ def test_weights_only_round_trip_with_int_hidden_layer_sizes(X_gauss, tmp_path):
     vae.save_weights(tmp_path / "vae.pt")
     loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
     np.testing.assert_array_equal(loaded.transform(X_gauss), vae.transform(X_gauss))
+
+
+def test_auto_hidden_layer_sizes_load_as_auto(X_gauss, tmp_path):
+    """A model fitted with hidden_layer_sizes='auto' loads with 'auto' in its
+    parameters (as clone and GridSearchCV see it) and the widths of its fit."""
+    vae = VAETransformer(**{**FAST, "hidden_layer_sizes": "auto"}).fit(X_gauss)
+    vae.save_weights(tmp_path / "vae.pt")
+    loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
+    assert loaded.get_params()["hidden_layer_sizes"] == "auto"
+    assert loaded._hidden_layer_sizes() == vae._hidden_layer_sizes() == (64, 64)
+    np.testing.assert_array_equal(loaded.transform(X_gauss), vae.transform(X_gauss))
+
+
+def test_auto_widths_of_another_version_load_from_the_file(
+    X_gauss, tmp_path, monkeypatch
+):
+    """Where 'auto' would now resolve otherwise, the file's widths build the net."""
+    vae = VAETransformer(**{**FAST, "hidden_layer_sizes": "auto"}).fit(X_gauss)
+    vae.save_weights(tmp_path / "vae.pt")
+    monkeypatch.setattr("skvae._base.AUTO_HIDDEN_ROWS", 1)  # 'auto' now (256, 256)
+    loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
+    assert loaded.get_params()["hidden_layer_sizes"] == (64, 64)
+    np.testing.assert_array_equal(loaded.transform(X_gauss), vae.transform(X_gauss))
