@@ -366,7 +366,9 @@ class VAETransformer(
         mean and variance that standardize the encoder's input, place the
         decoder's output and start the Gaussian variances and their floors),
         which later calls keep: make the first chunk representative, not a
-        handful of rows. Use it for data that does not fit in memory: call it
+        handful of rows. ``hidden_layer_sizes='auto'`` is sized by the first
+        chunk's rows too ((64, 64) below 1000): set the widths for data much
+        larger than a chunk. Use it for data that does not fit in memory: call it
         on one chunk of rows after another. Early stopping and the
         convergence check do not apply (as in
         :meth:`sklearn.neural_network.MLPRegressor.partial_fit`).
