@@ -126,7 +126,7 @@ def save(vae, path):
         if f"{name}_kwargs" in params:
             params[f"{name}_kwargs"] = None
     widths = list(vae._hidden_layer_sizes())
-    if params["hidden_layer_sizes"] != "auto":
+    if not isinstance(params["hidden_layer_sizes"], str):
         params["hidden_layer_sizes"] = widths
     if not isinstance(params["random_state"], (Integral, type(None))):
         params["random_state"] = None  # a RandomState instance is not data
@@ -190,7 +190,7 @@ def load(cls, path, **params):
         )
     saved = dict(state["params"])
     data = state["data"]
-    if saved["hidden_layer_sizes"] != "auto":
+    if not isinstance(saved["hidden_layer_sizes"], str):
         saved["hidden_layer_sizes"] = tuple(saved["hidden_layer_sizes"])
     if (
         "device" not in params
@@ -206,11 +206,13 @@ def load(cls, path, **params):
     vae = cls(**{**saved, **params})
     vae._validate_params()
     n_features = state["n_features_in"]
-    if vae.hidden_layer_sizes == "auto":
-        vae._n_fit_rows = data["n_fit_rows"]
-        if list(vae._hidden_layer_sizes()) != data["hidden_widths"]:
+    if isinstance(vae.hidden_layer_sizes, str):  # 'auto'
+        # the widths the file's weights have (files before 0.2: in params)
+        widths = list(data.get("hidden_widths", state["params"]["hidden_layer_sizes"]))
+        vae._n_fit_rows = data.get("n_fit_rows", 0)
+        if list(vae._hidden_layer_sizes()) != widths:
             # 'auto' of another skvae version: the file's widths build the net
-            vae.hidden_layer_sizes = tuple(data["hidden_widths"])
+            vae.hidden_layer_sizes = tuple(widths)
     vae._noise_seed = data["noise_seed"]
     vae._x_mean, vae._x_scale = data["mean"].numpy(), data["scale"].numpy()
     vae._x_offset = None if data["offset"] is None else data["offset"].numpy()
