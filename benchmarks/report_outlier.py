@@ -112,7 +112,9 @@ def render(data):
         summary.append(cells)
 
     complete = [n for n in labels if overall(auc, n) is not None]
-    best = max(complete, key=lambda n: overall(auc, n))
+    ranking = sorted(complete, key=lambda n: -overall(auc, n))
+    best = ranking[0]
+    other = next(n for n in ranking if not n.startswith("VAE"))
     run_names = ", ".join(FAMILY_NAMES[f] for f in families)
     d_vae = mean_over(auc, "digits", default_label)
     d_gmm = mean_over(auc, "digits", "PCA + GaussianMixture")
@@ -168,9 +170,17 @@ def render(data):
         "## Targets",
         "",
         f"- Best mean ROC AUC over all tasks ({run_names}): "
-        f"**{best}** ({fmt(overall(auc, best))}); "
-        f"VAEOutlierDetector at its defaults: {fmt(overall(auc, default_label))}. "
-        f"Target {'met' if best.startswith('VAE') else 'not met'}.",
+        f"**{best}** ({fmt(overall(auc, best))}); the best method that is not "
+        f"the VAE: {other} ({fmt(overall(auc, other))}); VAEOutlierDetector at "
+        f"its defaults: {fmt(overall(auc, default_label))} "
+        f"(rank {ranking.index(default_label) + 1} of {len(ranking)}). "
+        + (
+            "Target met at the defaults."
+            if best == default_label
+            else "Target met by a variant, not at the defaults."
+            if best.startswith("VAE")
+            else "Target not met."
+        ),
     ]
     if d_vae is not None and d_gmm is not None:
         out.append(
