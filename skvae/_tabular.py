@@ -166,9 +166,14 @@ class TableEncoder:
                 position += 1
                 continue
             cats = self.categories[name]
-            lookup = {c: i for i, c in enumerate(cats)}
+            # by text, as fit sorts and names them: weights files written by
+            # earlier 0.2 development versions hold the categories as text
+            lookup = {str(c): i for i, c in enumerate(cats)}
             codes = np.array(
-                [lookup.get(v, -1) for v in _column_values(X, name, self.library)]
+                [
+                    -1 if v is None else lookup.get(str(v), -1)
+                    for v in _column_values(X, name, self.library)
+                ]
             )
             group = np.zeros((n, len(cats)))
             known = codes >= 0
@@ -252,9 +257,11 @@ class TableEncoder:
             "library": self.library,
             "columns": self.columns,
             "dtypes": self.dtypes,
-            "categories": {k: [str(c) for c in v] for k, v in self.categories.items()},
+            "categories": {
+                k: [_plain(c) for c in v] for k, v in self.categories.items()
+            },
             "pandas_categories": {
-                k: [str(c) for c in v] for k, v in self.pandas_categories.items()
+                k: [_plain(c) for c in v] for k, v in self.pandas_categories.items()
             },
             "feature_names_out": self.feature_names_out,
             "groups": self.groups,
@@ -274,6 +281,14 @@ class TableEncoder:
         ):
             setattr(encoder, key, state[key])
         return encoder
+
+
+def _plain(value):
+    """A category as a plain Python scalar (what a weights-only load accepts):
+    numpy scalars as their Python value, anything else but text as text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def _dtypes(X, library):
