@@ -71,7 +71,7 @@ from _common import (  # noqa: E402
 SECTIONS = ("quality", "elbo")
 SEEDS = (0, 1, 2)
 
-#: skvae's settings for tables in this benchmark (see RESULTS_synthetic.md):
+#: skvae's settings in the ELBO section (see RESULTS_synthetic.md):
 #: a larger step than the default 1e-3, and a stopping rule that waits for
 #: about ``PATIENCE_STEPS`` minibatches without improvement (10 epochs, the
 #: default, are only 30 minibatches on 300 rows), at least 10 epochs.
@@ -147,15 +147,14 @@ class Skvae:
     """VAETransformer on the raw table; rows from ``sample(decoder_noise=True)``."""
 
     def __init__(self, seed, params, modes=False):
-        self.seed, self.params = seed, params  # a dict, or n_rows -> dict
+        self.seed, self.params = seed, params
         self.modes = modes
 
     def fit(self, df, categorical):
         from skvae import VAETransformer
 
         self.dtypes_ = df.dtypes
-        params = self.params(len(df)) if callable(self.params) else self.params
-        self.model = VAETransformer(random_state=self.seed, **params)
+        self.model = VAETransformer(random_state=self.seed, **self.params)
         self.model.set_output(transform="pandas")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
