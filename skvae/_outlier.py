@@ -471,9 +471,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
                     "complete rows' scores or offset_. Impute them first (e.g. "
                     "skvae.VAEImputer, for numeric columns) or drop those rows."
                 )
-            if name in categories:
+            if str(name) in categories:  # kept by text, as TableEncoder does
                 unseen = sorted(
-                    {str(v) for v in values} - set(map(str, categories[name]))
+                    {str(v) for v in values} - set(map(str, categories[str(name)]))
                 )
                 if unseen:
                     raise ValueError(

@@ -52,10 +52,25 @@ def _is_categorical_dtype(dtype, library):
     return dtype in (pl.Categorical, pl.String) or isinstance(dtype, pl.Enum)
 
 
+def _pandas_column(X, name):
+    """Column ``name`` of a pandas DataFrame, found by its label or its text.
+
+    TableEncoder keeps column names as text (feature names, weights files), so
+    a column labelled by a number (``pd.DataFrame(array)``: 0, 1, ...) is
+    looked up by ``str(label)``.
+    """
+    if name in X.columns:
+        return X[name]
+    for label in X.columns:
+        if str(label) == name:
+            return X[label]
+    raise KeyError(name)
+
+
 def _column_values(X, name, library):
     """A column as a 1-D object ndarray, missing values as None."""
     if library == "pandas":
-        column = X[name]
+        column = _pandas_column(X, name)
         return np.array(
             [None if v is None or v != v else v for v in column.astype(object)],
             dtype=object,
@@ -106,7 +121,7 @@ class TableEncoder:
             seen = sorted({v for v in values if v is not None}, key=str)
             self.categories[name] = seen
         self.pandas_categories = {
-            name: list(X[name].cat.categories)
+            name: list(_pandas_column(X, name).cat.categories)
             for name in self.categories
             if self.library == "pandas" and self.dtypes[name] == "category"
         }
@@ -301,7 +316,7 @@ def _numeric(X, name, library):
     """A numeric column as float64, missing as NaN; a clear error otherwise."""
     try:
         if library == "pandas":
-            column = X[name]
+            column = _pandas_column(X, name)
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
         return X.get_column(name).cast(float).fill_null(float("nan")).to_numpy()
     except (TypeError, ValueError) as exc:

@@ -206,3 +206,7 @@ def test_tables_with_gaps_or_unseen_categories_are_refused():
     with pytest.raises(ValueError, match=r"'kind' holds categories not seen.*'c'"):
         detector.predict(unseen)
     pd.testing.assert_frame_equal(df, original)
+    # Columns labelled by numbers (pd.DataFrame(array)) are checked alike.
+    numbered = _fit(df.set_axis([0, 1, 2], axis=1), max_iter=2)
+    with pytest.raises(ValueError, match=r"Column 2 holds categories not seen"):
+        numbered.predict(unseen.set_axis([0, 1, 2], axis=1))

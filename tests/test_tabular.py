@@ -195,3 +195,16 @@ def test_integer_categories_survive_a_weights_file(tmp_path):
     np.testing.assert_array_equal(loaded.score_samples(table), vae.score_samples(table))
     rows = loaded.sample(5, random_state=0)
     assert list(rows["cyl"].cat.categories) == [4, 6, 8]
+
+
+def test_a_table_with_integer_column_labels(cars):
+    """``pd.DataFrame(array)`` labels its columns 0, 1, ...: the encoder keeps
+    names as text and finds such columns by their text."""
+    table = cars.set_axis(range(cars.shape[1]), axis=1)
+    vae = VAETransformer(**FAST).fit(table)
+    np.testing.assert_array_equal(
+        vae.transform(table), VAETransformer(**FAST).fit(cars).transform(cars)
+    )
+    rows = vae.sample(4, random_state=0)
+    assert rows.shape == (4, 5)
+    assert set(rows[:, 3]) <= {"Europe", "Japan", "USA"}
