@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import MissingIndicator
 
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
+from skvae._tabular import _dtypes, check_numeric_columns, table_library
 from skvae._transformer import VAETransformer
 from skvae._validation import (
     FLOAT_DTYPES,
@@ -374,7 +375,8 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         ------
         ValueError
             If X holds inf, NaN while ``missing_values`` is not NaN, strings,
-            has no rows or features, or as :meth:`VAETransformer.fit` (values
+            a table column that is not numeric (a category or a date, named
+            in the message), has no rows or features, or as :meth:`VAETransformer.fit` (values
             outside the likelihood's support, a diverging training). A
             previous fit is then left as it was.
         TypeError
@@ -503,6 +505,15 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     def _validate(self, X, *, reset):
         """X as a float array with NaN for missing entries, and its mask."""
         nan_marker = is_scalar_nan(self.missing_values)
+        library = table_library(X)
+        if library is not None:
+            check_numeric_columns(
+                dict(zip(map(str, X.columns), _dtypes(X, library))),
+                library,
+                what="VAEImputer does not impute: it takes numeric columns. "
+                "Impute such columns beside it, e.g. with SimpleImputer("
+                "strategy='most_frequent') in a ColumnTransformer, or drop them.",
+            )
         X = validate_data(
             self,
             X,

@@ -71,11 +71,37 @@ def _column_values(X, name, library):
     """A column as a 1-D object ndarray, missing values as None."""
     if library == "pandas":
         column = _pandas_column(X, name)
-        return np.array(
-            [None if v is None or v != v else v for v in column.astype(object)],
-            dtype=object,
+        values = column.to_numpy(dtype=object, copy=True)
+        values[column.isna().to_numpy()] = None  # NaN, None, pd.NA, NaT
+        return values
+    values = np.array(X.get_column(name).to_list(), dtype=object)
+    values[[v != v for v in values]] = None  # float NaN besides polars' null
+    return values
+
+
+def _may_hold_numbers(dtype, library):
+    """Numbers, booleans, or objects (which may be numbers: converting them
+    decides); not dates, durations, text or categories."""
+    if library == "pandas":
+        import pandas as pd
+
+        return (
+            pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_object_dtype(dtype)
         )
-    return np.array(X.get_column(name).to_list(), dtype=object)
+    import polars as pl
+
+    return dtype.is_numeric() or dtype in (pl.Boolean, pl.Object)
+
+
+def check_numeric_columns(dtypes, library, *, what):
+    """ValueError naming the first column of ``dtypes`` ({name: dtype} of a
+    table) that cannot hold numbers (a date, say); ``what`` ends the sentence
+    "Column 'c' has dtype d, which ..."."""
+    for name, dtype in dtypes.items():
+        if not _may_hold_numbers(dtype, library):
+            raise ValueError(f"Column {name!r} has dtype {dtype}, which {what}")
 
 
 class TableEncoder:
@@ -115,10 +141,22 @@ class TableEncoder:
             c: str(d) for c, d in zip(self.columns, _dtypes(X, self.library))
         }
         categorical = self._categorical_columns(X)
+        dtypes = zip(self.columns, _dtypes(X, self.library))
+        check_numeric_columns(
+            {c: d for c, d in dtypes if c not in categorical},
+            self.library,
+            what="is neither numeric nor categorical: convert it (e.g. a date "
+            "to a number) or drop it.",
+        )
         self.categories = {}
         for name in categorical:
             values = _column_values(X, name, self.library)
             seen = sorted({v for v in values if v is not None}, key=str)
+            if not seen:
+                raise ValueError(
+                    f"Categorical column {name!r} has no observed value: the "
+                    "model cannot learn its categories. Drop it."
+                )
             self.categories[name] = seen
         self.pandas_categories = {
             name: list(_pandas_column(X, name).cat.categories)

@@ -346,9 +346,11 @@ class VAETransformer(
         ------
         ValueError
             If X holds inf, has no rows or features, has values outside
-            the likelihood's support, if a custom network's outputs have the
-            wrong shape, or if training diverges (the loss becomes
-            non-finite). A previous fit is then left as it was.
+            the likelihood's support, a table column that is neither numeric
+            nor categorical (a date) or a categorical column with no observed
+            value, if a custom network's outputs have the wrong shape, or if
+            training diverges (the loss becomes non-finite). A previous fit is
+            then left as it was.
 
         Warns
         -----

@@ -248,6 +248,15 @@ def test_pandas_na_and_set_output(low_rank, fitted):
     assert_array_equal(out.to_numpy(), fitted.transform(X_miss))
 
 
+def test_a_categorical_column_is_named(low_rank):
+    """Numeric columns only: a category column is refused by name."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(low_rank[1], columns=list("abcdef"))
+    df["kind"] = pd.Categorical(["u", "v"] * (len(df) // 2))
+    with pytest.raises(ValueError, match="'kind' has dtype category.*most_frequent"):
+        _imputer().fit(df)
+
+
 def test_grid_search_reaches_vae_hyperparameters(low_rank):
     X, X_miss = low_rank
     y = X[:, 0] - X[:, 1]

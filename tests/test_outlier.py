@@ -210,3 +210,13 @@ def test_tables_with_gaps_or_unseen_categories_are_refused():
     numbered = _fit(df.set_axis([0, 1, 2], axis=1), max_iter=2)
     with pytest.raises(ValueError, match=r"Column 2 holds categories not seen"):
         numbered.predict(unseen.set_axis([0, 1, 2], axis=1))
+
+
+def test_a_nullable_integer_gap_is_a_missing_value():
+    """pd.NA (nullable dtypes) counts as missing, as NaN does."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    counts = pd.array(list(rng.randint(0, 5, 59)) + [None], dtype="Int64")
+    df = pd.DataFrame({"x": rng.randn(60), "n": counts})
+    with pytest.raises(ValueError, match="missing values: column 'n' has 1"):
+        _fit(df, max_iter=2)

@@ -208,3 +208,12 @@ def test_a_table_with_integer_column_labels(cars):
     rows = vae.sample(4, random_state=0)
     assert rows.shape == (4, 5)
     assert set(rows[:, 3]) <= {"Europe", "Japan", "USA"}
+
+
+def test_columns_the_model_cannot_take_are_named(cars):
+    dated = cars.assign(bought=pd.date_range("2020-01-01", periods=len(cars)))
+    with pytest.raises(ValueError, match="'bought' has dtype datetime64.*neither"):
+        VAETransformer(**FAST).fit(dated)
+    empty = cars.assign(colour=pd.Categorical([None] * len(cars), categories=["red"]))
+    with pytest.raises(ValueError, match="'colour' has no observed value"):
+        VAETransformer(**FAST).fit(empty)
