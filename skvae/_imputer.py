@@ -376,9 +376,10 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         ValueError
             If X holds inf, NaN while ``missing_values`` is not NaN, strings,
             a table column that is not numeric (a category or a date, named
-            in the message), has no rows or features, or as :meth:`VAETransformer.fit` (values
-            outside the likelihood's support, a diverging training). A
-            previous fit is then left as it was.
+            in the message), has no rows or features, or as
+            :meth:`VAETransformer.fit` (values outside the likelihood's
+            support, a diverging training). A previous fit is then left as it
+            was.
         TypeError
             If X is a sparse matrix.
         """
