@@ -13,6 +13,7 @@ Two jobs, numpy and DataFrames in, plain data out (no torch):
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from skvae.likelihoods import (
     Likelihood,
     make_likelihood,
 )
+
+# A categorical column with more categories than this fraction of the rows
+# looks like an identifier (a name, an ID): fit warns.
+IDENTIFIER_FRACTION = 0.5
 
 # Every column the user does not give a likelihood gets this one (with a
 # list of pairs; a single name or instance applies to every numeric column).
@@ -156,6 +161,16 @@ class TableEncoder:
                 raise ValueError(
                     f"Categorical column {name!r} has no observed value: the "
                     "model cannot learn its categories. Drop it."
+                )
+            if len(seen) > IDENTIFIER_FRACTION * len(values):
+                warnings.warn(
+                    f"Categorical column {name!r} has {len(seen)} categories "
+                    f"among {len(values)} rows: most are seen once or twice, "
+                    "so the model can only memorize them (and synthetic rows "
+                    "copy them). If it names or identifies rows, drop it; if "
+                    "it is free text, encode it first.",
+                    UserWarning,
+                    stacklevel=2,
                 )
             self.categories[name] = seen
         self.pandas_categories = {

@@ -356,6 +356,9 @@ class VAETransformer(
         -----
         ConvergenceWarning
             When ``max_iter`` epochs end before the stopping rule fires.
+        UserWarning
+            When a categorical column has more categories than half the rows
+            (an identifier or free text, which the model can only memorize).
         """
         warm = self.warm_start and hasattr(self, "net_")
         return self._fit(X, fresh=not warm, method="fit")

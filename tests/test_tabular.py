@@ -217,3 +217,9 @@ def test_columns_the_model_cannot_take_are_named(cars):
     empty = cars.assign(colour=pd.Categorical([None] * len(cars), categories=["red"]))
     with pytest.raises(ValueError, match="'colour' has no observed value"):
         VAETransformer(**FAST).fit(empty)
+
+
+def test_an_identifier_column_warns(cars):
+    named = cars.assign(name=[f"car {i}" for i in range(len(cars))])
+    with pytest.warns(UserWarning, match="'name' has 60 categories among 60 rows"):
+        VAETransformer(**FAST).fit(named)
