@@ -27,7 +27,7 @@ from skvae._factory import (
     hidden_layer_sizes,
 )
 from skvae._modules import ACTIVATIONS
-from skvae._net import DivergenceError, TrainingPlan, VAENet
+from skvae._net import DivergenceError, TrainingPlan, VAENet, validation_split
 from skvae._noise import RowNoise
 from skvae._runtime import map_rows, resolve_device, torch_dtype
 from skvae._tabular import (
@@ -115,12 +115,12 @@ class BaseVAE(BaseEstimator):
             likelihood = self._resolve_likelihood(X_raw, X.shape[1])
             self._check_training_data(X, likelihood, method)
             if fresh:
-                net = self._fresh_net(X, likelihood)
+                net, seed = self._fresh_net(X, likelihood, method)
             else:
                 check_architecture_unchanged(self, method)
-                net = self.net_
+                net, seed = self.net_, self._rng.randint(2**31 - 1)
             plan = self._plan(X.shape[0], method)
-            outcome = net.run(X, plan, seed=self._rng.randint(2**31 - 1))
+            outcome = net.run(X, plan, seed=seed)
             selection = (plan, outcome, net)
             if fresh and self._refits(X.shape[0], method):
                 net, outcome = self._refit(X, likelihood, plan, outcome.best_epoch)
@@ -286,11 +286,15 @@ class BaseVAE(BaseEstimator):
             offset=self._x_offset,
         )
 
-    def _fresh_net(self, X, likelihood):
-        """Seed this fit's generator, take the data's statistics, build a new net.
+    def _fresh_net(self, X, likelihood, method):
+        """Seed this fit's generator, take the data's statistics, build a new
+        net; return it and the seed of its training run.
 
-        Draws, in order: the scoring noise's seed, the networks' seed; the
-        training seed is the generator's next draw.
+        Draws, in order: the scoring noise's seed, the networks' seed, the
+        training run's seed (which also splits off early stopping's held-out
+        rows). A Gaussian model starts as the factor analysis of the rows it
+        trains on: not of the held-out ones, whose score would otherwise
+        favour that start.
         """
         self._rng = check_random_state(draw_seed(self.random_state))
         self._noise_seed = int(self._rng.randint(2**62))
@@ -305,7 +309,15 @@ class BaseVAE(BaseEstimator):
             self._x_offset[location] = stats.mean[location]
         self._linear_path = True
         seed = self._rng.randint(2**31 - 1)
-        return self._new_net(X, stats, likelihood, seed=seed, X_init=X)
+        run_seed = self._rng.randint(2**31 - 1)
+        X_init = X
+        if self._early_stopping(X.shape[0], method):
+            train_index, _ = validation_split(
+                X.shape[0], self.validation_fraction, run_seed
+            )
+            X_init = X[np.sort(train_index)]
+        net = self._new_net(X, stats, likelihood, seed=seed, X_init=X_init)
+        return net, run_seed
 
     def _new_net(self, X, stats, likelihood, seed, X_init=None):
         """An untrained net around the networks for data of ``stats``.

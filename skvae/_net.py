@@ -447,8 +447,8 @@ class VAENet(LeanNeuralNet):
         dataset = partial(RowDataset, data, offset=plan.offset, device=self.device)
         if not plan.early_stopping:
             return dataset(), None
-        train_index, valid_index = train_test_split(
-            np.arange(X.shape[0]), test_size=plan.validation_fraction, random_state=seed
+        train_index, valid_index = validation_split(
+            X.shape[0], plan.validation_fraction, seed
         )
         valid_rows = X[np.sort(valid_index)]
         if sp.issparse(valid_rows):
@@ -649,6 +649,14 @@ class EpochProgressBar(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
+
+
+def validation_split(n_rows, validation_fraction, seed):
+    """Indices of the training and the held-out rows of a run seeded ``seed``
+    (``train_test_split`` of the row numbers)."""
+    return train_test_split(
+        np.arange(n_rows), test_size=validation_fraction, random_state=seed
+    )
 
 
 def _validation_key(plan):

@@ -89,6 +89,36 @@ def test_factor_analysis_start_is_factor_analysis():
     assert vae.score(X) == pytest.approx(fa.score(X), abs=0.02)
 
 
+def test_factor_analysis_start_leaves_the_held_out_rows_out(monkeypatch):
+    """Early stopping's held-out rows judge the start, so the start is the
+    factor analysis of the training rows only (rows it was fitted on would
+    favour it); the model refitted on every row starts from them all."""
+    import skvae._factory
+    import skvae._net
+
+    starts, splits = [], []
+    fa_start, split = skvae._factory.factor_analysis_start, skvae._net.validation_split
+
+    def record_start(module, X_init, *args, **kwargs):
+        starts.append(np.array(X_init))
+        return fa_start(module, X_init, *args, **kwargs)
+
+    def record_split(*args):
+        splits.append(split(*args))
+        return splits[-1]
+
+    monkeypatch.setattr(skvae._factory, "factor_analysis_start", record_start)
+    monkeypatch.setattr(skvae._net, "validation_split", record_split)
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 2) @ rng.randn(2, 6) + 0.5 * rng.randn(200, 6)
+    VAETransformer(n_components=2, max_iter=2, random_state=0).fit(X)
+    ((train, held_out),) = splits
+    selection_start, refit_start = starts
+    np.testing.assert_array_equal(selection_start, X[np.sort(train)])
+    assert len(held_out) == 20
+    np.testing.assert_array_equal(refit_start, X)
+
+
 def test_factor_analysis_start_is_a_candidate(X_gauss):
     """Early stopping keeps the start (epoch 0) when no epoch beats it."""
     params = dict(FAST, early_stopping=True, n_iter_no_change=2, learning_rate=0.5)
