@@ -134,6 +134,7 @@ def render(data):
         + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
         + ". The machine was shared with other jobs: times are indicative.",
         "",
+        *[f"Note: {note}\n" for note in meta.get("notes", [])],
         "VAEOutlierDetector runs at its defaults "
         f"({', '.join(f'{k}={v!r}' for k, v in meta['vae_defaults'].items())}) "
         "unless a variant is named; its three score types come from one fit. "
