@@ -142,6 +142,9 @@ class TableEncoder:
         """Learn the columns, their dtypes and the categories of X."""
         self.library = table_library(X)
         self.columns = [str(c) for c in X.columns]
+        # the labels themselves, for tables of rows back (pandas labels may be
+        # numbers: pd.DataFrame(array) has 0, 1, ...)
+        self.labels = [_plain(c) for c in X.columns]
         self.dtypes = {
             c: str(d) for c, d in zip(self.columns, _dtypes(X, self.library))
         }
@@ -294,6 +297,7 @@ class TableEncoder:
                 df[name] = df[name].astype(dtype if dtype != "object" else object)
             else:
                 df[name] = df[name].astype(dtype)
+        df.columns = self.labels
         return df
 
     def _polars(self, columns):
@@ -324,6 +328,7 @@ class TableEncoder:
             ),
             "library": self.library,
             "columns": self.columns,
+            "labels": self.labels,
             "dtypes": self.dtypes,
             "categories": {
                 k: [_plain(c) for c in v] for k, v in self.categories.items()
@@ -348,6 +353,8 @@ class TableEncoder:
             "groups",
         ):
             setattr(encoder, key, state[key])
+        # files from before labels were kept: the names were the labels
+        encoder.labels = state.get("labels", state["columns"])
         return encoder
 
 

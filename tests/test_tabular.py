@@ -208,6 +208,8 @@ def test_a_table_with_integer_column_labels(cars):
     rows = vae.sample(4, random_state=0)
     assert rows.shape == (4, 5)
     assert set(rows[:, 3]) <= {"Europe", "Japan", "USA"}
+    rows = vae.set_output(transform="pandas").sample(4, random_state=0)
+    assert list(rows.columns) == list(range(5))
 
 
 def test_columns_the_model_cannot_take_are_named(cars):
