@@ -175,6 +175,8 @@ def render_page(pg, data):
 def load_data(directory):
     data = {}
     for path in sorted(results_dir(directory).glob("*.json")):
+        if path.name.endswith(".partial.json"):  # a run still going: not results
+            continue
         stored = read_json(path)
         data[stored.get("benchmark", path.stem)] = stored["runs"]
     return data
