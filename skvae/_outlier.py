@@ -212,7 +212,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     log-likelihoods, whose lower tail is long, typically a few percent.
     Either rule is fitted on training scores, which a flexible model rates
     higher than new rows from the same distribution, so a larger fraction of
-    new normal rows is flagged: on digits, about a quarter of held-out normal
+    new normal rows is flagged: on digits, about a third of held-out normal
     images with ``'auto'`` (``benchmarks/RESULTS_outlier.md``).
     Where normal rows can be held out, an offset set from their scores (e.g.
     ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated.
