@@ -310,20 +310,23 @@ class BaseVAE(BaseEstimator):
         self._linear_path = True
         seed = self._rng.randint(2**31 - 1)
         run_seed = self._rng.randint(2**31 - 1)
-        X_init = X
+        init_rows = None
         if self._early_stopping(X.shape[0], method):
             train_index, _ = validation_split(
                 X.shape[0], self.validation_fraction, run_seed
             )
-            X_init = X[np.sort(train_index)]
-        net = self._new_net(X, stats, likelihood, seed=seed, X_init=X_init)
+            init_rows = np.sort(train_index)
+        net = self._new_net(
+            X, stats, likelihood, seed=seed, X_init=X, init_rows=init_rows
+        )
         return net, run_seed
 
-    def _new_net(self, X, stats, likelihood, seed, X_init=None):
+    def _new_net(self, X, stats, likelihood, seed, X_init=None, init_rows=None):
         """An untrained net around the networks for data of ``stats``.
 
-        With ``X_init`` (the training rows), a Gaussian model starts as their
-        factor analysis (``_factory.factor_analysis_start``).
+        With ``X_init`` (the training rows, or those of them ``init_rows``
+        names), a Gaussian model starts as their factor analysis
+        (``_factory.factor_analysis_start``).
         """
         X_head = X[:2]
         if self._x_offset is not None:
@@ -344,6 +347,7 @@ class BaseVAE(BaseEstimator):
             decoder_kwargs=self.decoder_kwargs,
             seed=seed,
             X_init=X_init,
+            init_rows=init_rows,
             linear_path=self._linear_path,
         )
         self._built_architecture = architecture(self)

@@ -75,6 +75,7 @@ def build_module(
     decoder_kwargs=None,
     seed=0,
     X_init=None,
+    init_rows=None,
     linear_path=True,
 ):
     """The VAEModule for data of ``stats``, its weights drawn under ``seed``.
@@ -104,6 +105,10 @@ def build_module(
         The training rows (data units): with the default networks and a
         Gaussian likelihood, the module starts as the factor analysis of
         these rows (:func:`factor_analysis_start`).
+    init_rows : ndarray of int, default=None
+        The rows of ``X_init`` to start from (early stopping's training
+        rows); None: all. Indices, so that X_init is copied only if the start
+        is made.
     linear_path : bool, default=True
         The default networks' linear path (False: skvae 0.1's plain MLPs).
 
@@ -161,7 +166,7 @@ def build_module(
         module = VAEModule(encoder, decoder, likelihood, fill_value=mean)
         check_network_shapes(module, X_head, n_components, n_outputs)
     if X_init is not None and _starts_as_factor_analysis(module, n_features):
-        factor_analysis_start(module, X_init, stats, seed=seed)
+        factor_analysis_start(module, X_init, stats, seed=seed, rows=init_rows)
     return module
 
 
@@ -183,7 +188,7 @@ def _starts_as_factor_analysis(module, n_features):
 FA_START_ROWS = 10_000
 
 
-def factor_analysis_start(module, X, stats, *, seed=0):
+def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
     """Start a Gaussian VAE as the factor analysis of X: the ELBO is then FA's
     exact log-likelihood, and training can only move on from there.
 
@@ -209,11 +214,17 @@ def factor_analysis_start(module, X, stats, *, seed=0):
         Their statistics (the encoder's standardization).
     seed : int
         For the row subsample and FactorAnalysis' randomized SVD.
+    rows : ndarray of int, default=None
+        Sorted indices of the rows of X to use (None: all).
     """
-    n, p = X.shape
+    p = X.shape[1]
     k = module.encoder.linear.out_features
     rng = np.random.RandomState(seed)
-    rows = X if n <= FA_START_ROWS else X[np.sort(rng.choice(n, FA_START_ROWS, False))]
+    index = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    n = len(index)
+    if n > FA_START_ROWS:
+        index = index[np.sort(rng.choice(n, FA_START_ROWS, False))]
+    rows = X if len(index) == X.shape[0] else X[index]
     rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, dtype=np.float64)
     U = np.nan_to_num((rows - stats.mean) / stats.scale)
     # BLAS gets the threads torch has (1 in a joblib worker, OMP_NUM_THREADS):

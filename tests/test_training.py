@@ -99,9 +99,9 @@ def test_factor_analysis_start_leaves_the_held_out_rows_out(monkeypatch):
     starts, splits = [], []
     fa_start, split = skvae._factory.factor_analysis_start, skvae._net.validation_split
 
-    def record_start(module, X_init, *args, **kwargs):
-        starts.append(np.array(X_init))
-        return fa_start(module, X_init, *args, **kwargs)
+    def record_start(module, X_init, *args, rows=None, **kwargs):
+        starts.append(np.array(X_init if rows is None else X_init[rows]))
+        return fa_start(module, X_init, *args, rows=rows, **kwargs)
 
     def record_split(*args):
         splits.append(split(*args))
