@@ -69,7 +69,10 @@ def _pandas_column(X, name):
     for label in X.columns:
         if str(label) == name:
             return X[label]
-    raise KeyError(name)
+    raise ValueError(
+        f"X has no column {name!r}: its columns are {list(X.columns)}. Pass "
+        "a table with the columns the model was fitted on."
+    )
 
 
 def _column_values(X, name, library):
@@ -85,11 +88,14 @@ def _column_values(X, name, library):
 
 
 def _may_hold_numbers(dtype, library):
-    """Numbers, booleans, or objects (which may be numbers: converting them
-    decides); not dates, durations, text or categories."""
+    """Numbers, booleans, categories of numbers, or objects (which may be
+    numbers: converting them decides); not dates, durations, text or other
+    categories."""
     if library == "pandas":
         import pandas as pd
 
+        if isinstance(dtype, pd.CategoricalDtype):  # categories of numbers
+            return pd.api.types.is_numeric_dtype(dtype.categories)
         return (
             pd.api.types.is_numeric_dtype(dtype)
             or pd.api.types.is_bool_dtype(dtype)
@@ -153,8 +159,9 @@ class TableEncoder:
         check_numeric_columns(
             {c: d for c, d in dtypes if c not in categorical},
             self.library,
-            what="is neither numeric nor categorical: convert it (e.g. a date "
-            "to a number) or drop it.",
+            what="is neither numeric nor one of the categorical columns: list "
+            "it in categorical_features, convert it (e.g. a date to a number) or "
+            "drop it.",
         )
         self.categories = {}
         for name in categorical:
@@ -195,6 +202,8 @@ class TableEncoder:
 
     def _categorical_columns(self, X):
         spec = self.categorical_features
+        if spec is None:
+            return []
         if isinstance(spec, str):
             return [
                 c

@@ -225,3 +225,21 @@ def test_an_identifier_column_warns(cars):
     named = cars.assign(name=[f"car {i}" for i in range(len(cars))])
     with pytest.warns(UserWarning, match="'name' has 60 categories among 60 rows"):
         VAETransformer(**FAST).fit(named)
+
+
+def test_categories_of_numbers_can_be_numeric_columns(cars):
+    """A category dtype of numbers left out of categorical_features (or with
+    categorical_features=None) is read as numbers, as before the dtype check."""
+    table = cars[["mpg", "weight"]].assign(cyl=pd.Categorical(cars["cylinders"]))
+    for spec in (None, []):
+        vae = VAETransformer(categorical_features=spec, **FAST).fit(table)
+        assert vae.transform(table).shape == (60, 2) and vae._model_width == 3
+    with pytest.raises(ValueError, match="'maker' has dtype .*categorical_features"):
+        VAETransformer(categorical_features=["origin"], **FAST).fit(cars)
+
+
+def test_a_missing_numbered_column_is_named(cars):
+    table = cars.set_axis(range(cars.shape[1]), axis=1)
+    vae = VAETransformer(**FAST).fit(table)
+    with pytest.raises(ValueError, match="X has no column '1'"):
+        vae.transform(table.set_axis([0, 9, 2, 3, 4], axis=1))
