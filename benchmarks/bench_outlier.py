@@ -261,20 +261,30 @@ def run(families, quick, out_path, variants, redo_vae_default=False):
         earlier = json.loads(out_path.read_text())
         rows, notes = earlier["rows"], earlier["meta"].get("notes", [])
     done = {(r["family"], r["task"], r["seed"]) for r in rows}
-    redo = set()
+    redo, redo_tag = set(), None
     if redo_vae_default:
-        notes.append(
+        # Rows measured by this code carry its git commit, so that a redo that
+        # was interrupted resumes with the tasks it has not redone yet.
+        redo_tag = _git_head()
+        note = (
             f"{time.strftime('%Y-%m-%d', time.gmtime())}: the VAE at its defaults "
             f"measured again on {', '.join(FAMILY_LABELS[f] for f in families)} "
-            f"(skvae {skvae.__version__} at git {_git_head()}); the other rows "
+            f"(skvae {skvae.__version__} at git {redo_tag}); the other rows "
             "are from the earlier run."
         )
-        redo = {
+        if not any(f"at git {redo_tag})" in n for n in notes):
+            notes.append(note)
+        redone = {
             (r["family"], r["task"], r["seed"])
             for r in rows
-            if r["family"] in families and _is_redone(r)
+            if _is_redone(r) and r.get("redo_tag") == redo_tag
         }
-        rows = [r for r in rows if not (_is_redone(r) and r["family"] in families)]
+        redo = {t for t in done if t[0] in families} - redone
+        rows = [
+            r
+            for r in rows
+            if not (_is_redone(r) and (r["family"], r["task"], r["seed"]) in redo)
+        ]
     for family, seed in plan(families, quick):
         for task, X_train, X_test_in, X_test_out in FAMILIES[family](seed, quick):
             only_vae_default = (family, task, seed) in redo
@@ -307,6 +317,7 @@ def run(families, quick, out_path, variants, redo_vae_default=False):
                             "variant": variant,
                             "n_iter": n_iter,
                             **r,
+                            **({"redo_tag": redo_tag} if only_vae_default else {}),
                         }
                     )
                 log(
