@@ -224,9 +224,10 @@ def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
     n = len(index)
     if n > FA_START_ROWS:
         index = index[np.sort(rng.choice(n, FA_START_ROWS, False))]
-    rows = X if len(index) == X.shape[0] else X[index]
-    rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, dtype=np.float64)
-    U = np.nan_to_num((rows - stats.mean) / stats.scale)
+    sample = X if len(index) == X.shape[0] else X[index]
+    if sp.issparse(sample):
+        sample = sample.toarray()
+    U = np.nan_to_num((np.asarray(sample, dtype=np.float64) - stats.mean) / stats.scale)
     # BLAS gets the threads torch has (1 in a joblib worker, OMP_NUM_THREADS):
     # an oversubscribed OpenBLAS made this fit 20x slower on a busy machine.
     with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):

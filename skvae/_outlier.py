@@ -462,7 +462,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         categories = table.categories if table is not None else {}
         for name in X.columns:
             values = _column_values(X, name, library)
-            missing = np.array([v is None or v != v for v in values])
+            missing = np.equal(values, None)
             if missing.any():
                 raise ValueError(
                     f"VAEOutlierDetector does not take missing values: column "
@@ -471,10 +471,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
                     "complete rows' scores or offset_. Impute them first (e.g. "
                     "skvae.VAEImputer, for numeric columns) or drop those rows."
                 )
-            if str(name) in categories:  # kept by text, as TableEncoder does
-                unseen = sorted(
-                    {str(v) for v in values} - set(map(str, categories[str(name)]))
-                )
+            if str(name) in categories:  # the encoder keeps names as text
+                codes = table.category_codes(str(name), values)
+                unseen = sorted({str(v) for v in values[codes < 0]})
                 if unseen:
                     raise ValueError(
                         f"Column {name!r} holds categories not seen in fit: "

@@ -151,13 +151,11 @@ class TableEncoder:
         # the labels themselves, for tables of rows back (pandas labels may be
         # numbers: pd.DataFrame(array) has 0, 1, ...)
         self.labels = [_plain(c) for c in X.columns]
-        self.dtypes = {
-            c: str(d) for c, d in zip(self.columns, _dtypes(X, self.library))
-        }
+        dtypes = dict(zip(self.columns, _dtypes(X, self.library)))
+        self.dtypes = {c: str(d) for c, d in dtypes.items()}
         categorical = self._categorical_columns(X)
-        dtypes = zip(self.columns, _dtypes(X, self.library))
         check_numeric_columns(
-            {c: d for c, d in dtypes if c not in categorical},
+            {c: d for c, d in dtypes.items() if c not in categorical},
             self.library,
             what="is neither numeric nor one of the categorical columns: list "
             "it in categorical_features, convert it (e.g. a date to a number) or "
@@ -246,15 +244,7 @@ class TableEncoder:
                 position += 1
                 continue
             cats = self.categories[name]
-            # by text, as fit sorts and names them: weights files written by
-            # earlier 0.2 development versions hold the categories as text
-            lookup = {str(c): i for i, c in enumerate(cats)}
-            codes = np.array(
-                [
-                    -1 if v is None else lookup.get(str(v), -1)
-                    for v in _column_values(X, name, self.library)
-                ]
-            )
+            codes = self.category_codes(name, _column_values(X, name, self.library))
             group = np.zeros((n, len(cats)))
             known = codes >= 0
             group[np.flatnonzero(known), codes[known]] = 1.0
@@ -262,6 +252,16 @@ class TableEncoder:
             out[:, position : position + len(cats)] = group
             position += len(cats)
         return out
+
+    def category_codes(self, name, values):
+        """Each value's position among the categories of column ``name``
+        seen in fit; -1 for a missing value (None) or an unseen category.
+
+        Looked up by text, as fit sorts and names them: weights files written
+        by earlier 0.2 development versions hold the categories as text.
+        """
+        lookup = {str(c): i for i, c in enumerate(self.categories[name])}
+        return np.array([-1 if v is None else lookup.get(str(v), -1) for v in values])
 
     def inverse_transform(self, X_model, output):
         """Rows in the model's columns back as rows of the table.
@@ -383,11 +383,11 @@ def _dtypes(X, library):
 
 def _numeric(X, name, library):
     """A numeric column as float64, missing as NaN; a clear error otherwise."""
+    column = _pandas_column(X, name) if library == "pandas" else X.get_column(name)
     try:
         if library == "pandas":
-            column = _pandas_column(X, name)
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
-        return X.get_column(name).cast(float).fill_null(float("nan")).to_numpy()
+        return column.cast(float).fill_null(float("nan")).to_numpy()
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"Column {name!r} is neither numeric nor categorical ({exc}). "
