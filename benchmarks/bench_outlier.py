@@ -248,12 +248,15 @@ def _git_head():
     return out.stdout.strip()
 
 
-def _is_redone(row):
-    """A row ``--redo-vae-default`` measures again."""
-    return row["method"] == "VAEOutlierDetector" and row["variant"] == "default"
+def _is_redone(row, every_variant):
+    """A row ``--redo-vae-default`` (``--redo-vae``: ``every_variant``)
+    measures again."""
+    return row["method"] == "VAEOutlierDetector" and (
+        every_variant or row["variant"] == "default"
+    )
 
 
-def run(families, quick, out_path, variants, redo_vae_default=False):
+def run(families, quick, out_path, variants, redo_vae_default=False, redo_vae=False):
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=sklearn.exceptions.ConvergenceWarning)
     rows, notes = [], []
@@ -261,14 +264,23 @@ def run(families, quick, out_path, variants, redo_vae_default=False):
         earlier = json.loads(out_path.read_text())
         rows, notes = earlier["rows"], earlier["meta"].get("notes", [])
     done = {(r["family"], r["task"], r["seed"]) for r in rows}
-    redo, redo_tag = set(), None
+    redo, redo_tag, redo_variants = set(), None, {}
+    if redo_vae:
+        redo_vae_default = True
+        # The variants each finished task was measured with, to measure again.
+        for r in rows:
+            if r["method"] == "VAEOutlierDetector" and r["variant"] != "default":
+                task = (r["family"], r["task"], r["seed"])
+                redo_variants.setdefault(task, set()).add(r["variant"])
     if redo_vae_default:
         # Rows measured by this code carry its git commit, so that a redo that
         # was interrupted resumes with the tasks it has not redone yet.
         redo_tag = _git_head()
+        which = "at its defaults" + (" and its variants" if redo_vae else "")
+        where = ", ".join(FAMILY_LABELS[f] for f in families)
         note = (
-            f"{time.strftime('%Y-%m-%d', time.gmtime())}: the VAE at its defaults "
-            f"measured again on {', '.join(FAMILY_LABELS[f] for f in families)} "
+            f"{time.strftime('%Y-%m-%d', time.gmtime())}: the VAE {which} "
+            f"measured again on {where} "
             f"(skvae {skvae.__version__} at git {redo_tag}); the other rows "
             "are from the earlier run."
         )
@@ -277,18 +289,20 @@ def run(families, quick, out_path, variants, redo_vae_default=False):
         redone = {
             (r["family"], r["task"], r["seed"])
             for r in rows
-            if _is_redone(r) and r.get("redo_tag") == redo_tag
+            if _is_redone(r, redo_vae) and r.get("redo_tag") == redo_tag
         }
         redo = {t for t in done if t[0] in families} - redone
         rows = [
             r
             for r in rows
-            if not (_is_redone(r) and (r["family"], r["task"], r["seed"]) in redo)
+            if not (
+                _is_redone(r, redo_vae) and (r["family"], r["task"], r["seed"]) in redo
+            )
         ]
     for family, seed in plan(families, quick):
         for task, X_train, X_test_in, X_test_out in FAMILIES[family](seed, quick):
-            only_vae_default = (family, task, seed) in redo
-            if (family, task, seed) in done and not only_vae_default:
+            only_vae = (family, task, seed) in redo
+            if (family, task, seed) in done and not only_vae:
                 continue
             X_test = np.vstack([X_test_in, X_test_out])
             y_novel = np.r_[np.zeros(len(X_test_in)), np.ones(len(X_test_out))]
@@ -303,8 +317,9 @@ def run(families, quick, out_path, variants, redo_vae_default=False):
             }
             # The variants only where they are cheap (or asked for).
             names = VAE_VARIANTS if variants or family == "breast_cancer" else {}
-            if only_vae_default:
-                names = {}
+            if only_vae:
+                again = redo_variants.get((family, task, seed), ())
+                names = {v: p for v, p in VAE_VARIANTS.items() if v in again}
             for variant, params in {"default": {}, **names}.items():
                 results, n_iter = run_vae(
                     {"random_state": seed, **params}, X_train, X_test, y_novel, quick
@@ -317,7 +332,7 @@ def run(families, quick, out_path, variants, redo_vae_default=False):
                             "variant": variant,
                             "n_iter": n_iter,
                             **r,
-                            **({"redo_tag": redo_tag} if only_vae_default else {}),
+                            **({"redo_tag": redo_tag} if only_vae else {}),
                         }
                     )
                 log(
@@ -326,7 +341,7 @@ def run(families, quick, out_path, variants, redo_vae_default=False):
                     + f" ({results[0]['fit_s']:.1f} s, {n_iter} epochs)"
                 )
             for name, (det, novelty_of) in baselines(seed).items():
-                if only_vae_default:
+                if only_vae:
                     break
                 start = time.perf_counter()
                 det.fit(X_train)
@@ -398,6 +413,11 @@ def main(argv=None):
         "the families run (after a change to it), keeping the other rows",
     )
     parser.add_argument(
+        "--redo-vae",
+        action="store_true",
+        help="as --redo-vae-default, with the VAE variants each task was measured with",
+    )
+    parser.add_argument(
         "--fresh",
         action="store_true",
         help="discard earlier results instead of resuming",
@@ -412,7 +432,14 @@ def main(argv=None):
     out_path = out_dir / "results_outlier.json"
     if args.fresh and out_path.exists():
         out_path.unlink()
-    run(families, args.quick, out_path, args.variants, args.redo_vae_default)
+    run(
+        families,
+        out_path=out_path,
+        quick=args.quick,
+        variants=args.variants,
+        redo_vae_default=args.redo_vae_default,
+        redo_vae=args.redo_vae,
+    )
     log(f"wrote {out_path}")
 
 

@@ -114,8 +114,9 @@ class BaseVAE(BaseEstimator):
             X = self._validate_input(X, reset=fresh)
             likelihood = self._resolve_likelihood(X_raw, X.shape[1])
             self._check_training_data(X, likelihood, method)
+            unseen = None
             if fresh:
-                net, seed = self._fresh_net(X, likelihood, method)
+                net, seed, unseen = self._fresh_net(X, likelihood, method)
             else:
                 check_architecture_unchanged(self, method)
                 net, seed = self.net_, self._rng.randint(2**31 - 1)
@@ -124,6 +125,7 @@ class BaseVAE(BaseEstimator):
             selection = (plan, outcome, net)
             if fresh and self._refits(X.shape[0], method):
                 net, outcome = self._refit(X, likelihood, plan, outcome.best_epoch)
+                unseen = None
         except BaseException as exc:  # Ctrl-C outside the training loop too
             vars(self).clear()
             vars(self).update(before)
@@ -135,6 +137,10 @@ class BaseVAE(BaseEstimator):
                 ) from None
             raise
         self._record_fit(net, fresh, method, *selection)
+        # Rows of X the fitted model never trained on (early stopping's
+        # held-out rows, when no refit followed), for scores of unseen rows
+        # (VAEOutlierDetector's threshold); None otherwise.
+        self._unseen_rows = unseen
         return self
 
     def _record_fit(self, net, fresh, method, plan, outcome, selection_net):
@@ -294,7 +300,8 @@ class BaseVAE(BaseEstimator):
         training run's seed (which also splits off early stopping's held-out
         rows). A Gaussian model starts as the factor analysis of the rows it
         trains on: not of the held-out ones, whose score would otherwise
-        favour that start.
+        favour that start. Also returns the held-out rows' sorted indices
+        (None without early stopping).
         """
         self._rng = check_random_state(draw_seed(self.random_state))
         self._noise_seed = int(self._rng.randint(2**62))
@@ -310,16 +317,16 @@ class BaseVAE(BaseEstimator):
         self._linear_path = True
         seed = self._rng.randint(2**31 - 1)
         run_seed = self._rng.randint(2**31 - 1)
-        init_rows = None
+        init_rows = held_out = None
         if self._early_stopping(X.shape[0], method):
-            train_index, _ = validation_split(
+            train_index, valid_index = validation_split(
                 X.shape[0], self.validation_fraction, run_seed
             )
-            init_rows = np.sort(train_index)
+            init_rows, held_out = np.sort(train_index), np.sort(valid_index)
         net = self._new_net(
             X, stats, likelihood, seed=seed, X_init=X, init_rows=init_rows
         )
-        return net, run_seed
+        return net, run_seed, held_out
 
     def _new_net(self, X, stats, likelihood, seed, X_init=None, init_rows=None):
         """An untrained net around the networks for data of ``stats``.

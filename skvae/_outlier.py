@@ -4,9 +4,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples
 
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
 from skvae._tabular import _column_values, table_library
+from skvae._transformer import VAETransformer
 from skvae._validation import (
     FLOAT_DTYPES,
     SPARSE_FORMATS,
@@ -76,10 +79,11 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         fraction of outliers in the training data: the offset is that
         quantile of the training scores, so that fraction of the training
         rows is flagged (as in IsolationForest). ``'auto'`` uses Tukey's lower
-        fence of the training scores, ``Q1 - 1.5 (Q3 - Q1)``: a row is
-        flagged when its log-likelihood is unusually low compared with the
-        spread of the training rows' log-likelihoods, whatever their scale
-        (see Notes).
+        fence ``Q1 - 1.5 (Q3 - Q1)`` of the scores of early stopping's
+        held-out rows, which the VAE never trained on (of the training rows
+        when there are none): a row is flagged when its log-likelihood is
+        unusually low compared with the spread of the log-likelihoods of new
+        normal rows, whatever their scale (see Notes).
 
     beta : float, default=1.0
         KL weight of the training loss (beta-VAE), as in VAETransformer.
@@ -108,7 +112,11 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Adam's step size, as in VAETransformer.
 
     early_stopping : 'auto' or bool, default='auto'
-        Stop on a held-out ELBO, as in VAETransformer.
+        Stop on a held-out ELBO, as in VAETransformer, except that ``'auto'``
+        never refits on all the rows: it holds out ``validation_fraction`` of
+        the rows when that is at least 10 of them (``early_stopping=True``),
+        else none (``False``), and keeps the model that has not seen the
+        held-out rows, so that their scores can set the ``'auto'`` threshold.
 
     validation_fraction : float, default=0.1
         Rows held out for early stopping, as in VAETransformer.
@@ -208,14 +216,18 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     data's units and grows with the number of features), so ``'auto'`` here
     is Tukey's lower fence ``Q1 - 1.5 IQR`` of the training scores (Tukey
     1977), which moves and stretches with the scores. For normally
-    distributed scores it flags about 0.35 % of the training rows; for
+    distributed scores it flags about 0.35 % of the rows it is fitted on; for
     log-likelihoods, whose lower tail is long, typically a few percent.
-    Either rule is fitted on training scores, which a flexible model rates
-    higher than new rows from the same distribution, so a larger fraction of
-    new normal rows is flagged: on digits, about a third of held-out normal
-    images with ``'auto'`` (``benchmarks/RESULTS_outlier.md``).
-    Where normal rows can be held out, an offset set from their scores (e.g.
-    ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated.
+    A flexible model rates its training rows higher than new rows from the
+    same distribution (on digits, by about 20 nats an image), so ``'auto'``
+    takes the fence of the held-out rows' scores: fitted on the training
+    rows' scores instead, it flagged about a third of new normal digits.
+    A float ``contamination`` is a fraction of the training rows (the
+    contract of scikit-learn's detectors), so a larger fraction of new
+    normal rows is flagged; where normal rows can be held out, an offset
+    set from their scores (e.g.
+    ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated
+    (``benchmarks/RESULTS_outlier.md``).
 
     The one default that differs from VAETransformer's is ``n_components=16``.
     The default score is the ELBO, the cheapest estimate of log p(x); the
@@ -351,13 +363,25 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         self.vae_ = vae
         self.n_iter_ = vae.n_iter_
         self._iw_seed = draw_seed(self.random_state)
-        scores = self._scores(X)
         if self.contamination == "auto":
-            q1, q3 = np.percentile(scores, [25.0, 75.0])
+            unseen = getattr(vae, "_unseen_rows", None)
+            held_out = X if unseen is None else _safe_indexing(X, unseen)
+            q1, q3 = np.percentile(self._scores(held_out), [25.0, 75.0])
             self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
         else:
+            scores = self._scores(X)
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
+
+    def _vae_params_for(self, X):
+        """The VAE's parameters, with the detector's ``early_stopping='auto'``:
+        early stopping where VAETransformer's 'auto' would hold rows out, but
+        no refit on all rows, so that the held-out rows stay unseen."""
+        params = super()._vae_params_for(X)
+        if params["early_stopping"] == "auto":
+            probe = VAETransformer(**params)
+            params["early_stopping"] = probe._early_stopping(_num_samples(X), "fit")
+        return params
 
     def score_samples(self, X):
         """Score of each row (higher is more normal), in nats.

@@ -31,13 +31,17 @@ class OwnedVAEMixin:
         """The VAETransformer parameters, as set on this face."""
         return {k: v for k, v in self.get_params().items() if k not in self._own_params}
 
+    def _vae_params_for(self, X):
+        """The VAE's parameters for a fit on X (a face may map some of them)."""
+        return self._vae_params()
+
     def _fit_vae(self, X):
         """Fit a new VAE to X, or continue ``vae_`` with ``warm_start``; return it.
 
         The face's other fitted attributes are its own to set, after this
         succeeds (a failed fit then leaves a previous one as it was).
         """
-        params = self._vae_params()
+        params = self._vae_params_for(X)
         if self.warm_start and hasattr(self, "vae_"):
             vae = self.vae_.set_params(**params)
         else:

@@ -107,16 +107,54 @@ def test_contamination_fraction_on_training_data(novelty_data, contamination):
     )
 
 
-def test_auto_offset_is_tukeys_lower_fence(novelty_data):
+def _fence(scores):
+    q1, q3 = np.percentile(scores, [25, 75])
+    return q1 - 1.5 * (q3 - q1)
+
+
+def test_auto_offset_is_tukeys_lower_fence_of_held_out_rows(novelty_data):
+    """'auto': early stopping's held-out rows, which the VAE never trained on
+    (no refit), set the threshold; new normal rows are then flagged about as
+    often as those rows, not as rarely as the training rows."""
     X_train, X_test, y_novel = novelty_data
     det = _fit(X_train)
-    q1, q3 = np.percentile(det.score_samples(X_train), [25, 75])
-    assert det.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    assert det.vae_.early_stopping is True  # the detector's 'auto': no refit
+    unseen = det.vae_._unseen_rows
+    assert len(unseen) == 15 and len(np.unique(unseen)) == 15
+    assert det.offset_ == pytest.approx(_fence(det.score_samples(X_train[unseen])))
+    # The same VAE as VAETransformer's early stopping without refit.
+    params = {k: v for k, v in det.get_params().items() if k not in _OWN_PARAMS}
+    vae = VAETransformer(**{**params, "early_stopping": True}).fit(X_train)
+    assert_array_equal(vae._unseen_rows, unseen)
+    assert_allclose(vae.score_samples(X_test), det.score_samples(X_test))
     assert_array_equal(det.fit_predict(X_train), det.predict(X_train))
     # Most off-plane rows flagged, few on-plane ones.
     predicted = det.predict(X_test)
     assert np.mean(predicted[y_novel == 1] == -1) > 0.7
     assert np.mean(predicted[y_novel == 0] == -1) < 0.3
+
+
+@pytest.mark.parametrize("early_stopping", [False, "auto"])
+def test_auto_offset_falls_back_to_training_rows(novelty_data, early_stopping):
+    """Without held-out rows (early stopping off, or fewer than 10 rows to
+    hold out: 'auto' on 90 rows), the training rows' fence is the offset."""
+    X_train = novelty_data[0][:90]
+    det = _fit(X_train, early_stopping=early_stopping)
+    assert det.vae_.early_stopping is False and det.vae_._unseen_rows is None
+    assert det.offset_ == pytest.approx(_fence(det.score_samples(X_train)))
+
+
+def test_unseen_rows_of_the_transformer(novelty_data):
+    """VAETransformer keeps the rows its model never trained on: early
+    stopping's held-out rows, unless a refit ('auto' on small data) or a
+    continued fit trained on them."""
+    X = novelty_data[0]
+    small = {"n_components": 2, "max_iter": 3, "hidden_layer_sizes": (8,)}
+    assert VAETransformer(**small, early_stopping="auto").fit(X)._unseen_rows is None
+    assert VAETransformer(**small, early_stopping=False).fit(X)._unseen_rows is None
+    vae = VAETransformer(**small, early_stopping=True, random_state=0).fit(X)
+    assert len(vae._unseen_rows) == 15
+    assert vae.partial_fit(X)._unseen_rows is None
 
 
 def test_float32_scores_stay_float32(novelty_data):
