@@ -138,8 +138,10 @@ def render(data):
         "VAEOutlierDetector runs at its defaults "
         f"({', '.join(f'{k}={v!r}' for k, v in meta['vae_defaults'].items())}) "
         "unless a variant is named; its three score types come from one fit. "
-        "Its 'auto' defaults: early stopping on 10 % held-out rows, then (up to "
-        "5000 rows) a refit on all rows for the chosen number of epochs; at least "
+        "Its 'auto' defaults: early stopping on 10 % held-out rows (when that is "
+        "at least 10 rows), keeping the early-stopped model (the detector does not "
+        "refit on all rows, so that the held-out rows' scores can set the 'auto' "
+        "threshold); at least "
         "200 epochs and 4000 Adam steps; hidden widths (64, 64) below 1000 "
         "training rows, else (256, 256); a linear path beside each MLP, and a "
         "Gaussian model starts as the factor analysis of the training rows "
@@ -250,7 +252,8 @@ def render(data):
             "## The `contamination='auto'` threshold",
             "",
             "Fraction of rows that `predict` flags with the default offset (Tukey's "
-            "lower fence of the training scores), mean over tasks and seeds.",
+            "lower fence of the scores of early stopping's held-out rows, which the "
+            "VAE never trained on), mean over tasks and seeds.",
             "",
             table(
                 [

@@ -81,9 +81,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         rows is flagged (as in IsolationForest). ``'auto'`` uses Tukey's lower
         fence ``Q1 - 1.5 (Q3 - Q1)`` of the scores of early stopping's
         held-out rows, which the VAE never trained on (of the training rows
-        when there are none): a row is flagged when its log-likelihood is
-        unusually low compared with the spread of the log-likelihoods of new
-        normal rows, whatever their scale (see Notes).
+        when there are none: no early stopping, or a ``warm_start`` fit): a
+        row is flagged when its log-likelihood is unusually low compared with
+        the spread of the log-likelihoods of new normal rows, whatever their
+        scale (see Notes).
 
     beta : float, default=1.0
         KL weight of the training loss (beta-VAE), as in VAETransformer.

@@ -144,6 +144,16 @@ def test_auto_offset_falls_back_to_training_rows(novelty_data, early_stopping):
     assert det.offset_ == pytest.approx(_fence(det.score_samples(X_train)))
 
 
+def test_warm_start_offset_is_the_training_fence(novelty_data):
+    """A warm-started fit continues a model that may have trained on any row."""
+    X_train = novelty_data[0]
+    det = _fit(X_train, warm_start=True, max_iter=3)
+    assert det.vae_._unseen_rows is not None
+    det.fit(X_train)
+    assert det.vae_._unseen_rows is None
+    assert det.offset_ == pytest.approx(_fence(det.score_samples(X_train)))
+
+
 def test_unseen_rows_of_the_transformer(novelty_data):
     """VAETransformer keeps the rows its model never trained on: early
     stopping's held-out rows, unless a refit ('auto' on small data) or a
