@@ -82,6 +82,10 @@ BATCH_SIZE = 128  # VAETransformer's default
 #: ``skvae`` row, as the docs' tables guide advises): a step ten times the
 #: default's, and early stopping without the refit of ``'auto'``.
 SKVAE_SYNTHETIC_PARAMS = {"learning_rate": 1e-2, "early_stopping": True}
+#: skvae with a fixed budget, as TVAE trains (300 epochs, no held-out rows):
+#: the quick recipe's step, 150 epochs at most, no early stopping (the
+#: training loss's plateau rule may still end it sooner).
+SKVAE_BUDGET_PARAMS = {"learning_rate": 1e-2, "early_stopping": False, "max_iter": 150}
 
 
 def table_params(n_rows):
@@ -268,6 +272,15 @@ METHODS = {
         "most probable category given z (as TVAE's sampler takes the argmax of "
         "a discrete column), the other columns drawn as skvae's: not the "
         "model's distribution",
+    ),
+    "skvae_budget": (
+        lambda seed, quick: Skvae(
+            seed, {**SKVAE_BUDGET_PARAMS, **({"max_iter": 5} if quick else {})}
+        ),
+        "skvae.VAETransformer("
+        + skvae_params_text(SKVAE_BUDGET_PARAMS)
+        + ", random_state=seed): a fixed budget, as TVAE trains, on every "
+        "training row (no held-out rows, no refit); otherwise as skvae",
     ),
     "skvae_defaults": (
         lambda seed, quick: Skvae(seed, {"max_iter": 5} if quick else {}),

@@ -24,6 +24,7 @@ ORDER = (
     "real_holdout",
     "skvae",
     "skvae_modes",
+    "skvae_budget",
     "skvae_defaults",
     "tvae",
     "independent",
@@ -32,6 +33,7 @@ LABELS = {
     "real_holdout": "real test rows (reference)",
     "skvae": "**skvae**",
     "skvae_modes": "skvae, categories at their mode (diagnostic)",
+    "skvae_budget": "skvae, fixed budget",
     "skvae_defaults": "skvae at its defaults",
     "tvae": "TVAE (defaults)",
     "independent": "independent columns",
@@ -52,7 +54,9 @@ def _mean(rs, key):
 def _verdicts(groups, tables):
     """Lines saying whether skvae met each target against TVAE, by how much."""
     lines = []
-    for table, method in ((t, m) for t in tables for m in ("skvae", "skvae_defaults")):
+    for table, method in (
+        (t, m) for t in tables for m in ("skvae", "skvae_budget", "skvae_defaults")
+    ):
         sk, tv = groups.get((table, method)), groups.get((table, "tvae"))
         if not sk or not tv:
             continue
@@ -92,7 +96,9 @@ def _verdicts(groups, tables):
             f"{min(split_ratios):.2f}x-{max(split_ratios):.2f}x, skvae faster on "
             f"{faster} of {len(split_ratios)})"
         )
-        name = "skvae" if method == "skvae" else "skvae at its defaults"
+        name = {"skvae": "skvae", "skvae_budget": "skvae with a fixed budget"}.get(
+            method, "skvae at its defaults"
+        )
         lines.append(f"- `{table}`, {name} - TVAE: " + "; ".join(parts) + ".")
     return lines
 
