@@ -215,7 +215,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     (offset -0.5) and LocalOutlierFactor's (-1.5) are fixed points of
     bounded scores; a log-likelihood has no such scale (it shifts with the
     data's units and grows with the number of features), so ``'auto'`` here
-    is Tukey's lower fence ``Q1 - 1.5 IQR`` of the training scores (Tukey
+    is Tukey's lower fence ``Q1 - 1.5 IQR`` of normal rows' scores (Tukey
     1977), which moves and stretches with the scores. For normally
     distributed scores it flags about 0.35 % of the rows it is fitted on; for
     log-likelihoods, whose lower tail is long, typically a few percent.
