@@ -6,6 +6,8 @@ Usage (from the repository root; PyOD comes with ``pip install -e ".[benchmarks]
     python benchmarks/bench_outlier.py          # full run: hours on 2 busy cores;
                                                 # resumes where a run stopped
     python benchmarks/bench_outlier.py --quick  # smoke run, ~1-2 min
+    python benchmarks/bench_outlier.py --redo-vae  # after a change to the VAE:
+                                                # its rows only (about 1 h)
     python benchmarks/report_outlier.py         # JSON -> RESULTS_outlier.md
 
 Tasks (each with seeds 0, 1, 2):
