@@ -136,11 +136,12 @@ class BaseVAE(BaseEstimator):
                     "or a larger batch_size."
                 ) from None
             raise
-        self._record_fit(net, fresh, method, *selection)
         # Rows of X the fitted model never trained on (early stopping's
         # held-out rows, when no refit followed), for scores of unseen rows
-        # (VAEOutlierDetector's threshold); None otherwise.
+        # (VAEOutlierDetector's threshold); None otherwise. Set before
+        # _record_fit, whose ConvergenceWarning may be raised as an error.
         self._unseen_rows = unseen
+        self._record_fit(net, fresh, method, *selection)
         return self
 
     def _record_fit(self, net, fresh, method, plan, outcome, selection_net):

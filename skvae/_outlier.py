@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
+from skvae._base import MIN_VALIDATION_ROWS
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
 from skvae._tabular import _column_values, table_library
 from skvae._transformer import VAETransformer
@@ -26,7 +27,8 @@ from skvae._validation import (
 _OWN_PARAMS = ("score_type", "n_iw_samples", "contamination")
 
 # Tukey's fences (Tukey 1977): 'auto' puts the threshold this many
-# interquartile ranges below the training scores' first quartile.
+# interquartile ranges below the first quartile of the held-out rows' scores
+# (of the training rows' when fewer than MIN_VALIDATION_ROWS were held out).
 TUKEY_K = 1.5
 
 
@@ -81,7 +83,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         rows is flagged (as in IsolationForest). ``'auto'`` uses Tukey's lower
         fence ``Q1 - 1.5 (Q3 - Q1)`` of the scores of early stopping's
         held-out rows, which the VAE never trained on (of the training rows
-        when there are none: no early stopping, or a ``warm_start`` fit): a
+        when there are fewer than 10: no early stopping, a small
+        ``validation_fraction``, or a continued ``warm_start`` fit): a
         row is flagged when its log-likelihood is unusually low compared with
         the spread of the log-likelihoods of new normal rows, whatever their
         scale (see Notes).
@@ -222,7 +225,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     A flexible model rates its training rows higher than new rows from the
     same distribution (on digits, by about 20 nats an image), so ``'auto'``
     takes the fence of the held-out rows' scores: fitted on the training
-    rows' scores instead, it flagged about a third of new normal digits.
+    rows' scores instead, it flagged 37 % of new normal digits. Those rows
+    also chose the number of epochs, so the fence may sit slightly low.
     A float ``contamination`` is a fraction of the training rows (the
     contract of scikit-learn's detectors), so a larger fraction of new
     normal rows is flagged; where normal rows can be held out, an offset
@@ -366,7 +370,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         self._iw_seed = draw_seed(self.random_state)
         if self.contamination == "auto":
             unseen = getattr(vae, "_unseen_rows", None)
-            held_out = X if unseen is None else _safe_indexing(X, unseen)
+            if unseen is None or len(unseen) < MIN_VALIDATION_ROWS:
+                held_out = X  # too few rows for quartiles: the training rows
+            else:
+                held_out = _safe_indexing(X, unseen)
             q1, q3 = np.percentile(self._scores(held_out), [25.0, 75.0])
             self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
         else:

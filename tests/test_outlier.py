@@ -144,6 +144,15 @@ def test_auto_offset_falls_back_to_training_rows(novelty_data, early_stopping):
     assert det.offset_ == pytest.approx(_fence(det.score_samples(X_train)))
 
 
+def test_auto_offset_needs_ten_held_out_rows(novelty_data):
+    """early_stopping=True holding out 3 rows: too few for quartiles, so the
+    training rows set the fence (as with none)."""
+    X_train = novelty_data[0]
+    det = _fit(X_train, early_stopping=True, validation_fraction=0.02)
+    assert len(det.vae_._unseen_rows) == 3
+    assert det.offset_ == pytest.approx(_fence(det.score_samples(X_train)))
+
+
 def test_warm_start_offset_is_the_training_fence(novelty_data):
     """A warm-started fit continues a model that may have trained on any row."""
     X_train = novelty_data[0]
