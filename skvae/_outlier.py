@@ -47,7 +47,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     The VAE's hyperparameters are the detector's own parameters, under the
     same names and meanings as in :class:`~skvae.VAETransformer`, so that
     :class:`~sklearn.model_selection.GridSearchCV` tunes them directly
-    (``{"n_components": [4, 16]}``). Some defaults differ, chosen for
+    (``{"n_components": [4, 16]}``). Two settings differ, chosen for
     detection (see Notes).
 
     Read more in the :ref:`User Guide <outlier_detection>`.
@@ -234,7 +234,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated
     (``benchmarks/RESULTS_outlier.md``).
 
-    The one default that differs from VAETransformer's is ``n_components=16``.
+    Two settings differ from VAETransformer's: the default
+    ``n_components=16``, and ``early_stopping='auto'``, which keeps the
+    early-stopped model instead of refitting on all the rows, so that the
+    held-out rows stay unseen for the ``'auto'`` threshold.
     The default score is the ELBO, the cheapest estimate of log p(x); the
     benchmark compares the three.
 
