@@ -3,7 +3,9 @@
 :class:`~skvae.VAEOutlierDetector` and :class:`~skvae.VAEImputer` each fit a
 :class:`~skvae.VAETransformer` (``vae_``) and take every one of its parameters
 as their own, under the same name and meaning, so that ``GridSearchCV``
-reaches them (``{"n_components": [5, 10]}``). Each face still spells out its
+reaches them (``{"n_components": [5, 10]}``); a face may map one for its
+purpose in ``_vae_params_for`` (the detector's ``early_stopping='auto'``
+does not refit). Each face still spells out its
 ``__init__`` (sklearn reads the parameters from its signature) and documents
 every parameter in its own docstring (numpydoc validates them); the mapping
 to the VAE, the constraints and the warm start live here, once.
