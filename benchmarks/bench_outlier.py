@@ -61,6 +61,9 @@ import skvae
 from skvae import VAEOutlierDetector
 from skvae.datasets import has_fashion_mnist, load_fashion_mnist
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_outlier import FAMILY_NAMES  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 SEEDS = (0, 1, 2)
 SCORE_TYPES = ("elbo", "iw", "reconstruction_probability")
@@ -227,13 +230,6 @@ def plan(families, quick):
     return sorted(order, key=lambda fs: (fs[0] != "breast_cancer", fs[1]))
 
 
-FAMILY_LABELS = {
-    "digits": "digits",
-    "fashion_mnist": "Fashion-MNIST",
-    "breast_cancer": "breast_cancer",
-}
-
-
 def _git_head():
     import subprocess
 
@@ -279,7 +275,7 @@ def run(families, quick, out_path, variants, redo_vae_default=False, redo_vae=Fa
         # was interrupted resumes with the tasks it has not redone yet.
         redo_tag = _git_head()
         which = "at its defaults" + (" and its variants" if redo_vae else "")
-        where = ", ".join(FAMILY_LABELS[f] for f in families)
+        where = ", ".join(FAMILY_NAMES[f] for f in families)
         note = (
             f"{time.strftime('%Y-%m-%d', time.gmtime())}: the VAE {which} "
             f"measured again on {where} "
