@@ -385,7 +385,14 @@ def write(rows, quick, out_path, notes=()):
         "vae_defaults": {
             k: v
             for k, v in VAEOutlierDetector().get_params().items()
-            if k in ("n_components", "score_type", "max_iter", "early_stopping")
+            if k
+            in (
+                "n_components",
+                "score_type",
+                "max_iter",
+                "early_stopping",
+                "min_variance_ratio",
+            )
         },
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)

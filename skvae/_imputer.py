@@ -101,6 +101,10 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
             default='gaussian'
         Observation model p(x|z), as in VAETransformer.
 
+    min_variance_ratio : float in (0, 1), default=1e-3
+        Floor on the Gaussian decoder's variance, as a fraction of each
+        feature's variance, as in VAETransformer.
+
     categorical_features : None, default=None
         Only None: the imputer takes numeric arrays (VAETransformer's
         categorical columns are not imputed yet).
@@ -300,6 +304,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         keep_empty_features=False,
         beta=1.0,
         likelihood="gaussian",
+        min_variance_ratio=1e-3,
         categorical_features=None,
         hidden_layer_sizes=(128, 128),
         activation="tanh",
@@ -330,6 +335,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         self.keep_empty_features = keep_empty_features
         self.beta = beta
         self.likelihood = likelihood
+        self.min_variance_ratio = min_variance_ratio
         self.categorical_features = categorical_features
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

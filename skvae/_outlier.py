@@ -47,7 +47,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     The VAE's hyperparameters are the detector's own parameters, under the
     same names and meanings as in :class:`~skvae.VAETransformer`, so that
     :class:`~sklearn.model_selection.GridSearchCV` tunes them directly
-    (``{"n_components": [4, 16]}``). Two settings differ, chosen for
+    (``{"n_components": [4, 16]}``). Three settings differ, chosen for
     detection (see Notes).
 
     Read more in the :ref:`User Guide <outlier_detection>`.
@@ -95,6 +95,15 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     likelihood : str, Likelihood instance or list of (likelihood, columns) \
             tuples, default='gaussian'
         Observation model p(x|z) of each column, as in VAETransformer.
+
+    min_variance_ratio : float in (0, 1), default=0.1
+        Floor on the decoder's variance of the ``'gaussian'`` and
+        ``'student_t'`` likelihoods given by name, as a fraction of each
+        feature's training variance, as in VAETransformer (whose default is
+        1e-3). A high floor keeps a feature that is nearly constant in the
+        training rows (an image's border pixel) from dominating the score of
+        a normal row that moves it: the score then weighs the features more
+        evenly, as a density on principal components does (see Notes).
 
     categorical_features : 'from_dtype', None or array-like, default='from_dtype'
         Categorical columns of a DataFrame, encoded inside, as in
@@ -234,10 +243,18 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated
     (``benchmarks/RESULTS_outlier.md``).
 
-    Two settings differ from VAETransformer's: the default
-    ``n_components=16``, and ``early_stopping='auto'``, which keeps the
+    Three settings differ from VAETransformer's: the default
+    ``n_components=16``; ``early_stopping='auto'``, which keeps the
     early-stopped model instead of refitting on all the rows, so that the
-    held-out rows stay unseen for the ``'auto'`` threshold.
+    held-out rows stay unseen for the ``'auto'`` threshold; and
+    ``min_variance_ratio=0.1``. With VAETransformer's floor (1e-3 of a
+    feature's variance), a pixel that is almost always blank in the training
+    images gets a tiny variance, and a normal test image with a little ink
+    there loses tens to hundreds of nats on that pixel alone, which buries
+    the differences that tell a novel image apart; the higher floor bounds
+    what one feature can cost, as heavier tails (``likelihood='student_t'``)
+    also do, at a Gaussian's cost. It is a detection setting: it lowers
+    the ELBO of a model meant to generate or encode.
     The default score is the ELBO, the cheapest estimate of log p(x); the
     benchmark compares the three.
 
@@ -289,6 +306,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         contamination="auto",
         beta=1.0,
         likelihood="gaussian",
+        min_variance_ratio=0.1,
         categorical_features="from_dtype",
         hidden_layer_sizes="auto",
         activation="relu",
@@ -317,6 +335,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.beta = beta
         self.likelihood = likelihood
+        self.min_variance_ratio = min_variance_ratio
         self.categorical_features = categorical_features
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

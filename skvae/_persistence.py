@@ -265,7 +265,9 @@ def _likelihood(vae):
                 f"This model has a custom likelihood {name!r}: pass an instance "
                 "of it again, e.g. load_weights(path, likelihood=...)."
             )
-        blocks.append((name, make_likelihood(by_class.get(name, name)), cols))
+        # (the floors are buffers: the file's values replace these)
+        lik = make_likelihood(by_class.get(name, name), vae.min_variance_ratio)
+        blocks.append((name, lik, cols))
     return joined_likelihood(blocks)
 
 

@@ -459,14 +459,26 @@ def _name(spec):
     return spec if isinstance(spec, str) else type(spec).__name__
 
 
-def likelihood_blocks(spec, *, raw_X, raw_names, model_names, groups, raw_to_model):
+def likelihood_blocks(
+    spec,
+    *,
+    raw_X,
+    raw_names,
+    model_names,
+    groups,
+    raw_to_model,
+    min_variance_ratio=None,
+):
     """``[(name, likelihood, model columns)]`` for ``VAETransformer(likelihood=spec)``.
 
     Categorical groups of the table encoder become Categorical blocks; a
     single name or instance covers the other columns; ``(likelihood,
     columns)`` pairs cover theirs, and the rest get ``DEFAULT_LIKELIHOOD``.
     A ``'categorical'`` pair takes a list of one-hot groups (or one flat
-    group). Raises ValueError naming a column claimed twice or not found.
+    group). A Gaussian or Student-t likelihood given by name (or as the
+    default) gets ``min_variance_ratio`` as its variance floor (None: its
+    class's default). Raises ValueError naming a column claimed twice or not
+    found.
     """
     n = len(model_names)
     blocks = [("categorical", Categorical(), list(g)) for g in groups]
@@ -501,7 +513,9 @@ def likelihood_blocks(spec, *, raw_X, raw_names, model_names, groups, raw_to_mod
             )
             if any(model_cols == b[2] and b[0] == "categorical" for b in blocks):
                 continue  # a categorical column already encoded as one
-            blocks.append((_name(lik), make_likelihood(lik), model_cols))
+            blocks.append(
+                (_name(lik), make_likelihood(lik, min_variance_ratio), model_cols)
+            )
     claimed = {}
     for b, (_, _, cols) in enumerate(blocks):
         for c in cols:
@@ -513,7 +527,9 @@ def likelihood_blocks(spec, *, raw_X, raw_names, model_names, groups, raw_to_mod
             claimed[c] = b
     rest = [c for c in range(n) if c not in claimed]
     if rest:
-        blocks.append((_name(default), make_likelihood(default), rest))
+        blocks.append(
+            (_name(default), make_likelihood(default, min_variance_ratio), rest)
+        )
     return blocks
 
 

@@ -67,6 +67,17 @@ class VAETransformer(
         ``ColumnTransformer`` (columns no pair names are Gaussian). Fit names
         the column whose values leave its likelihood's support.
 
+    min_variance_ratio : float in (0, 1), default=1e-3
+        Floor on the decoder's variance of the ``'gaussian'`` and
+        ``'student_t'`` likelihoods given by name (and of the columns a list
+        of pairs leaves to the Gaussian), as a fraction of each feature's
+        training variance (of the median variance for a near-constant
+        feature): ``sigma_j^2 >= min_variance_ratio * var_j``, which keeps
+        the likelihood bounded (:class:`~skvae.likelihoods.Gaussian`). A
+        Likelihood instance keeps its own. A higher floor trusts no feature
+        to be nearly deterministic given z: :class:`VAEOutlierDetector`
+        defaults to 0.1.
+
     categorical_features : 'from_dtype', None or array-like, default='from_dtype'
         Categorical columns of a DataFrame, one-hot encoded inside with a
         categorical likelihood each: ``'from_dtype'`` takes pandas
@@ -273,6 +284,7 @@ class VAETransformer(
         *,
         beta=1.0,
         likelihood="gaussian",
+        min_variance_ratio=1e-3,
         categorical_features="from_dtype",
         hidden_layer_sizes="auto",
         activation="relu",
@@ -298,6 +310,7 @@ class VAETransformer(
         self.n_components = n_components
         self.beta = beta
         self.likelihood = likelihood
+        self.min_variance_ratio = min_variance_ratio
         self.categorical_features = categorical_features
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

@@ -17,6 +17,7 @@ from sklearn.utils.estimator_checks import (
 
 from skvae import VAEOutlierDetector, VAETransformer
 from skvae._outlier import _OWN_PARAMS
+from skvae.likelihoods import Gaussian
 
 
 def _detector(**params):
@@ -51,6 +52,24 @@ def test_parameters_mirror_vae_transformer():
     """Every VAETransformer parameter is the detector's, with the same name."""
     own = set(VAEOutlierDetector().get_params())
     assert own == set(VAETransformer().get_params()) | set(_OWN_PARAMS)
+
+
+def test_variance_floor_is_the_detectors_own_default(novelty_data):
+    """min_variance_ratio=0.1 (VAETransformer's: 1e-3) reaches the VAE's
+    Gaussian: its floors are those of ``Gaussian(min_variance_ratio=0.1)``."""
+    X_train, _, _ = novelty_data
+    det = _fit(X_train, max_iter=1)
+    assert det.min_variance_ratio == 0.1 == det.vae_.min_variance_ratio
+    params = {"n_components": 2, "max_iter": 1, "hidden_layer_sizes": (16,)}
+    floors = [
+        vae.fit(X_train).net_.module_.likelihood.x_logvar_floor.numpy()
+        for vae in (
+            VAETransformer(likelihood=Gaussian(min_variance_ratio=0.1), **params),
+            VAETransformer(**params),
+        )
+    ]
+    assert_allclose(det.vae_.net_.module_.likelihood.x_logvar_floor, floors[0])
+    assert np.all(floors[0] > floors[1])
 
 
 @pytest.fixture

@@ -122,6 +122,16 @@ def test_weights_only_round_trip(X_gauss, X_unit, likelihood, tmp_path):
     pickle.loads(pickle.dumps(loaded)).transform(df)
 
 
+def test_weights_only_round_trip_keeps_the_variance_floor(X_gauss, tmp_path):
+    vae = VAETransformer(min_variance_ratio=0.1, n_components=3, **FAST).fit(X_gauss)
+    vae.save_weights(tmp_path / "vae.pt")
+    loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
+    assert loaded.min_variance_ratio == 0.1
+    np.testing.assert_array_equal(
+        loaded.score_samples(X_gauss), vae.score_samples(X_gauss)
+    )
+
+
 def test_weights_file_holds_no_code(X_gauss, tmp_path):
     """The file loads with torch's restricted unpickler; a pickle does not."""
     vae = VAETransformer(**FAST).fit(X_gauss)

@@ -96,6 +96,32 @@ def test_columns_in_their_own_units_keep_their_own_variance_floor(cars):
         assert floor < 0.02 * cars[name].var()
 
 
+def test_min_variance_ratio_floors_the_gaussians_given_by_name(cars):
+    """The floor reaches a Gaussian named in a pair and the columns a list
+    leaves to the default Gaussian; a Likelihood instance keeps its own."""
+    numeric = cars[["mpg", "cylinders", "weight"]].fillna(20.0)
+
+    def floors(**params):
+        vae = VAETransformer(**params, **FAST).fit(numeric)
+        return np.concatenate(
+            [
+                b.likelihood.x_logvar_floor.exp().numpy()
+                for b in vae.net_.module_.likelihood.column_blocks(3)
+                if isinstance(b.likelihood, Gaussian)
+            ]
+        )
+
+    pairs = [("gaussian", ["mpg"]), ("poisson", ["cylinders"])]  # weight: default
+    low = floors(likelihood=pairs)
+    high = floors(likelihood=pairs, min_variance_ratio=0.1)
+    assert len(low) == 2  # mpg's block and weight's
+    np.testing.assert_allclose(high, 100 * low, rtol=1e-5)
+    np.testing.assert_allclose(
+        floors(likelihood=Gaussian(), min_variance_ratio=0.1),
+        floors(likelihood=Gaussian()),
+    )
+
+
 def test_columns_by_index_mask_and_selector(cars):
     numeric = cars[["mpg", "cylinders", "weight"]].fillna(20.0)
     by_index = VAETransformer(likelihood=[("poisson", [1])], **FAST).fit(numeric)

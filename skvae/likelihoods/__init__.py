@@ -29,10 +29,20 @@ LIKELIHOODS = {
 }
 
 
-def make_likelihood(spec):
-    """A fresh likelihood for a name in ``LIKELIHOODS`` or a copy of an instance."""
+#: The registered likelihoods with a variance floor (``min_variance_ratio``).
+FLOORED = ("gaussian", "student_t")
+
+
+def make_likelihood(spec, min_variance_ratio=None):
+    """A fresh likelihood for a name in ``LIKELIHOODS`` or a copy of an instance.
+
+    ``min_variance_ratio`` (when not None) is the floor given to a likelihood
+    named in ``FLOORED``; an instance keeps its own.
+    """
     if isinstance(spec, Likelihood):
         return copy.deepcopy(spec)
+    if min_variance_ratio is not None and spec in FLOORED:
+        return LIKELIHOODS[spec](min_variance_ratio=min_variance_ratio)
     return LIKELIHOODS[spec]()
 
 
