@@ -391,7 +391,7 @@ def write(rows, quick, out_path, notes=()):
                 "score_type",
                 "max_iter",
                 "early_stopping",
-                "min_variance_ratio",
+                "near_constant_ratio",
             )
         },
     }

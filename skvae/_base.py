@@ -70,7 +70,7 @@ VAE_PARAMETER_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "beta": [Interval(Real, 0, None, closed="left")],
     "likelihood": [StrOptions(set(LIKELIHOODS)), Likelihood, list],
-    "min_variance_ratio": [Interval(Real, 0, 1, closed="neither")],
+    "near_constant_ratio": [None, Interval(Real, 0, 1, closed="neither")],
     "categorical_features": [StrOptions({"from_dtype"}), None, "array-like"],
     "hidden_layer_sizes": [
         StrOptions({"auto"}),
@@ -233,7 +233,7 @@ class BaseVAE(BaseEstimator):
             model_names=model_names,
             groups=groups,
             raw_to_model=raw_to_model,
-            min_variance_ratio=self.min_variance_ratio,
+            near_constant_ratio=self.near_constant_ratio,
         )
         self._likelihood_blocks = [(name, cols) for name, _, cols in blocks]
         self._model_feature_names = list(model_names)

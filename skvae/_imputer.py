@@ -101,9 +101,9 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
             default='gaussian'
         Observation model p(x|z), as in VAETransformer.
 
-    min_variance_ratio : float in (0, 1), default=1e-3
-        Floor on the Gaussian decoder's variance, as a fraction of each
-        feature's variance, as in VAETransformer.
+    near_constant_ratio : float in (0, 1) or None, default=None
+        When a feature counts as near-constant for the Gaussian's variance
+        floor, as in VAETransformer.
 
     categorical_features : None, default=None
         Only None: the imputer takes numeric arrays (VAETransformer's
@@ -304,7 +304,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         keep_empty_features=False,
         beta=1.0,
         likelihood="gaussian",
-        min_variance_ratio=1e-3,
+        near_constant_ratio=None,
         categorical_features=None,
         hidden_layer_sizes=(128, 128),
         activation="tanh",
@@ -335,7 +335,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         self.keep_empty_features = keep_empty_features
         self.beta = beta
         self.likelihood = likelihood
-        self.min_variance_ratio = min_variance_ratio
+        self.near_constant_ratio = near_constant_ratio
         self.categorical_features = categorical_features
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

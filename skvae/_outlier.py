@@ -96,14 +96,14 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
             tuples, default='gaussian'
         Observation model p(x|z) of each column, as in VAETransformer.
 
-    min_variance_ratio : float in (0, 1), default=0.1
-        Floor on the decoder's variance of the ``'gaussian'`` and
-        ``'student_t'`` likelihoods given by name, as a fraction of each
-        feature's training variance, as in VAETransformer (whose default is
-        1e-3). A high floor keeps a feature that is nearly constant in the
-        training rows (an image's border pixel) from dominating the score of
-        a normal row that moves it: the score then weighs the features more
-        evenly, as a density on principal components does (see Notes).
+    near_constant_ratio : float in (0, 1) or None, default=0.1
+        A feature whose training variance is at most this fraction of the
+        median feature variance (an image's nearly blank border pixel)
+        counts as near-constant: its decoder variance is bounded below by
+        this fraction of the median, as in VAETransformer (whose default,
+        None, is 1e-3). So a little ink on such a pixel cannot dominate the
+        score of a normal row (see Notes). The median compares features in
+        one unit: standardize a table of mixed units first.
 
     categorical_features : 'from_dtype', None or array-like, default='from_dtype'
         Categorical columns of a DataFrame, encoded inside, as in
@@ -247,14 +247,15 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     ``n_components=16``; ``early_stopping='auto'``, which keeps the
     early-stopped model instead of refitting on all the rows, so that the
     held-out rows stay unseen for the ``'auto'`` threshold; and
-    ``min_variance_ratio=0.1``. With VAETransformer's floor (1e-3 of a
-    feature's variance), a pixel that is almost always blank in the training
-    images gets a tiny variance, and a normal test image with a little ink
-    there loses tens to hundreds of nats on that pixel alone, which buries
-    the differences that tell a novel image apart; the higher floor bounds
-    what one feature can cost, as heavier tails (``likelihood='student_t'``)
-    also do, at a Gaussian's cost. It is a detection setting: it lowers
-    the ELBO of a model meant to generate or encode.
+    ``near_constant_ratio=0.1``. With VAETransformer's setting, a pixel
+    that is nearly blank in every training image (variance over 1e-3 of the
+    median pixel's) may shrink its variance to 1e-3 of its own, and a normal
+    test image with a little ink there then loses tens to hundreds of nats
+    on that pixel alone, which buries what tells a novel image apart. At
+    0.1, such a pixel's variance stays above a tenth of the median pixel's,
+    which bounds what it can cost; the other features keep VAETransformer's
+    floor. On standardized columns, no feature is near-constant and nothing
+    changes.
     The default score is the ELBO, the cheapest estimate of log p(x); the
     benchmark compares the three.
 
@@ -306,7 +307,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         contamination="auto",
         beta=1.0,
         likelihood="gaussian",
-        min_variance_ratio=0.1,
+        near_constant_ratio=0.1,
         categorical_features="from_dtype",
         hidden_layer_sizes="auto",
         activation="relu",
@@ -335,7 +336,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.beta = beta
         self.likelihood = likelihood
-        self.min_variance_ratio = min_variance_ratio
+        self.near_constant_ratio = near_constant_ratio
         self.categorical_features = categorical_features
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

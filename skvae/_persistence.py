@@ -266,7 +266,7 @@ def _likelihood(vae):
                 "of it again, e.g. load_weights(path, likelihood=...)."
             )
         # (the floors are buffers: the file's values replace these)
-        lik = make_likelihood(by_class.get(name, name), vae.min_variance_ratio)
+        lik = make_likelihood(by_class.get(name, name), vae.near_constant_ratio)
         blocks.append((name, lik, cols))
     return joined_likelihood(blocks)
 

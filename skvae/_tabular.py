@@ -467,7 +467,7 @@ def likelihood_blocks(
     model_names,
     groups,
     raw_to_model,
-    min_variance_ratio=None,
+    near_constant_ratio=None,
 ):
     """``[(name, likelihood, model columns)]`` for ``VAETransformer(likelihood=spec)``.
 
@@ -476,9 +476,8 @@ def likelihood_blocks(
     columns)`` pairs cover theirs, and the rest get ``DEFAULT_LIKELIHOOD``.
     A ``'categorical'`` pair takes a list of one-hot groups (or one flat
     group). A Gaussian or Student-t likelihood given by name (or as the
-    default) gets ``min_variance_ratio`` as its variance floor (None: its
-    class's default). Raises ValueError naming a column claimed twice or not
-    found.
+    default) gets ``near_constant_ratio`` (None: its class's default).
+    Raises ValueError naming a column claimed twice or not found.
     """
     n = len(model_names)
     blocks = [("categorical", Categorical(), list(g)) for g in groups]
@@ -514,7 +513,7 @@ def likelihood_blocks(
             if any(model_cols == b[2] and b[0] == "categorical" for b in blocks):
                 continue  # a categorical column already encoded as one
             blocks.append(
-                (_name(lik), make_likelihood(lik, min_variance_ratio), model_cols)
+                (_name(lik), make_likelihood(lik, near_constant_ratio), model_cols)
             )
     claimed = {}
     for b, (_, _, cols) in enumerate(blocks):
@@ -528,7 +527,7 @@ def likelihood_blocks(
     rest = [c for c in range(n) if c not in claimed]
     if rest:
         blocks.append(
-            (_name(default), make_likelihood(default, min_variance_ratio), rest)
+            (_name(default), make_likelihood(default, near_constant_ratio), rest)
         )
     return blocks
 

@@ -67,16 +67,20 @@ class VAETransformer(
         ``ColumnTransformer`` (columns no pair names are Gaussian). Fit names
         the column whose values leave its likelihood's support.
 
-    min_variance_ratio : float in (0, 1), default=1e-3
-        Floor on the decoder's variance of the ``'gaussian'`` and
-        ``'student_t'`` likelihoods given by name (and of the columns a list
-        of pairs leaves to the Gaussian), as a fraction of each feature's
-        training variance (of the median variance for a near-constant
-        feature): ``sigma_j^2 >= min_variance_ratio * var_j``, which keeps
-        the likelihood bounded (:class:`~skvae.likelihoods.Gaussian`). A
-        Likelihood instance keeps its own. A higher floor trusts no feature
-        to be nearly deterministic given z: :class:`VAEOutlierDetector`
-        defaults to 0.1.
+    near_constant_ratio : float in (0, 1) or None, default=None
+        When a feature counts as near-constant, for the ``'gaussian'`` and
+        ``'student_t'`` likelihoods given by name (and the columns a list of
+        pairs leaves to the Gaussian). Each feature's decoder variance is
+        bounded below by 1e-3 of its training variance, which keeps the
+        likelihood bounded; a feature whose variance is at most
+        ``near_constant_ratio`` times the median feature variance (an image's
+        blank border pixel) is bounded by that fraction of the median
+        instead, so that a new row that moves it costs a bounded number of
+        nats (:class:`~skvae.likelihoods.Gaussian`). None: 1e-3. The median
+        compares features in one unit (pixels, standardized columns): in a
+        table of mixed units, a column of small numbers counts as
+        near-constant. A Likelihood instance keeps its own.
+        :class:`VAEOutlierDetector` defaults to 0.1.
 
     categorical_features : 'from_dtype', None or array-like, default='from_dtype'
         Categorical columns of a DataFrame, one-hot encoded inside with a
@@ -284,7 +288,7 @@ class VAETransformer(
         *,
         beta=1.0,
         likelihood="gaussian",
-        min_variance_ratio=1e-3,
+        near_constant_ratio=None,
         categorical_features="from_dtype",
         hidden_layer_sizes="auto",
         activation="relu",
@@ -310,7 +314,7 @@ class VAETransformer(
         self.n_components = n_components
         self.beta = beta
         self.likelihood = likelihood
-        self.min_variance_ratio = min_variance_ratio
+        self.near_constant_ratio = near_constant_ratio
         self.categorical_features = categorical_features
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

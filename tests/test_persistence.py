@@ -123,10 +123,10 @@ def test_weights_only_round_trip(X_gauss, X_unit, likelihood, tmp_path):
 
 
 def test_weights_only_round_trip_keeps_the_variance_floor(X_gauss, tmp_path):
-    vae = VAETransformer(min_variance_ratio=0.1, n_components=3, **FAST).fit(X_gauss)
+    vae = VAETransformer(near_constant_ratio=0.5, n_components=3, **FAST).fit(X_gauss)
     vae.save_weights(tmp_path / "vae.pt")
     loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
-    assert loaded.min_variance_ratio == 0.1
+    assert loaded.near_constant_ratio == 0.5
     np.testing.assert_array_equal(
         loaded.score_samples(X_gauss), vae.score_samples(X_gauss)
     )

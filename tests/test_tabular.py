@@ -96,29 +96,32 @@ def test_columns_in_their_own_units_keep_their_own_variance_floor(cars):
         assert floor < 0.02 * cars[name].var()
 
 
-def test_min_variance_ratio_floors_the_gaussians_given_by_name(cars):
-    """The floor reaches a Gaussian named in a pair and the columns a list
-    leaves to the default Gaussian; a Likelihood instance keeps its own."""
-    numeric = cars[["mpg", "cylinders", "weight"]].fillna(20.0)
+def test_near_constant_ratio_reaches_the_gaussians_given_by_name():
+    """A column of a tenth of the others' spread is near-constant at 0.1:
+    floored at 0.1 of its block's median variance, not at 1e-3 of its own,
+    in a Gaussian given by name or left as a list's default; a Likelihood
+    instance keeps its own setting."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 4) * [1.0, 1.0, 1.0, 0.1]
 
     def floors(**params):
-        vae = VAETransformer(**params, **FAST).fit(numeric)
+        vae = VAETransformer(**params, **FAST).fit(X)
+        lik = vae.net_.module_.likelihood
         return np.concatenate(
-            [
-                b.likelihood.x_logvar_floor.exp().numpy()
-                for b in vae.net_.module_.likelihood.column_blocks(3)
-                if isinstance(b.likelihood, Gaussian)
-            ]
+            [b.likelihood.x_logvar_floor.exp().numpy() for b in lik.column_blocks(4)]
         )
 
-    pairs = [("gaussian", ["mpg"]), ("poisson", ["cylinders"])]  # weight: default
-    low = floors(likelihood=pairs)
-    high = floors(likelihood=pairs, min_variance_ratio=0.1)
-    assert len(low) == 2  # mpg's block and weight's
-    np.testing.assert_allclose(high, 100 * low, rtol=1e-5)
+    default = floors()
+    np.testing.assert_allclose(default, 1e-3 * X.var(axis=0), rtol=1e-3)
+    for spec in ("gaussian", [("gaussian", [0, 1])]):  # [2, 3]: the default block
+        high = floors(likelihood=spec, near_constant_ratio=0.1)
+        np.testing.assert_allclose(high[:3], default[:3], rtol=1e-6)
+        median = np.median(
+            X.var(axis=0)[[2, 3]] if isinstance(spec, list) else X.var(axis=0)
+        )
+        np.testing.assert_allclose(high[3], 0.1 * median, rtol=1e-3)
     np.testing.assert_allclose(
-        floors(likelihood=Gaussian(), min_variance_ratio=0.1),
-        floors(likelihood=Gaussian()),
+        floors(likelihood=Gaussian(), near_constant_ratio=0.1), default, rtol=1e-6
     )
 
 

@@ -29,20 +29,20 @@ LIKELIHOODS = {
 }
 
 
-#: The registered likelihoods with a variance floor (``min_variance_ratio``).
+#: The registered likelihoods with a variance floor and ``near_constant_ratio``.
 FLOORED = ("gaussian", "student_t")
 
 
-def make_likelihood(spec, min_variance_ratio=None):
+def make_likelihood(spec, near_constant_ratio=None):
     """A fresh likelihood for a name in ``LIKELIHOODS`` or a copy of an instance.
 
-    ``min_variance_ratio`` (when not None) is the floor given to a likelihood
-    named in ``FLOORED``; an instance keeps its own.
+    ``near_constant_ratio`` (when not None) goes to a likelihood named in
+    ``FLOORED``; an instance keeps its own.
     """
     if isinstance(spec, Likelihood):
         return copy.deepcopy(spec)
-    if min_variance_ratio is not None and spec in FLOORED:
-        return LIKELIHOODS[spec](min_variance_ratio=min_variance_ratio)
+    if near_constant_ratio is not None and spec in FLOORED:
+        return LIKELIHOODS[spec](near_constant_ratio=near_constant_ratio)
     return LIKELIHOODS[spec]()
 
 

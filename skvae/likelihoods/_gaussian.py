@@ -19,16 +19,16 @@ def gaussian_log_prob(x, loc, logvar):
     return -0.5 * (LOG_2PI + logvar + (x - loc).pow(2) * torch.exp(-logvar))
 
 
-def init_floored_logvar(module, start_var, ratio):
+def init_floored_logvar(module, start_var, ratio, near_constant_ratio=None):
     """Give ``module`` a learned per-feature log sigma^2, bounded below.
 
     Registers the buffer ``x_logvar_floor = log(floor)`` and the parameter
     ``x_logvar_raw``, with ``log sigma^2 = x_logvar_floor + softplus(raw)``
     (read it with :func:`floored_logvar`)::
 
-        typical = median_k start_k
-        floor_j = ratio * start_j           if start_j > ratio * typical
-                  ratio * typical           otherwise (a near-constant feature)
+        typical = median_k start_k,  c = near_constant_ratio (None: ratio)
+        floor_j = ratio * start_j           if start_j > c * typical
+                  c * typical               otherwise (a near-constant feature)
 
     starting at ``max(start_j, 2 floor_j)``. A feature of its own scale may
     shrink to ``ratio`` of its variance; a feature (nearly) constant in the
@@ -45,13 +45,18 @@ def init_floored_logvar(module, start_var, ratio):
     start_var : torch.Tensor of shape (n_features,), positive
         Starting sigma^2 of each feature.
     ratio : float in (0, 1)
-        The floor, as a fraction of the feature's own start, or of the
-        typical one for a near-constant feature.
+        The floor, as a fraction of the feature's own start.
+    near_constant_ratio : float in (0, 1) or None, default=None
+        A feature whose start is at most this fraction of the typical one is
+        near-constant; its floor is this fraction of the typical start.
+        None: ``ratio``.
     """
     start = start_var.to(torch.float32)
     # quantile, not median: torch's median of an even count is the lower
     # middle value, numpy's (data_statistics' clamp) the midpoint.
-    threshold = ratio * torch.quantile(start, 0.5)
+    if near_constant_ratio is None:
+        near_constant_ratio = ratio
+    threshold = near_constant_ratio * torch.quantile(start, 0.5)
     floor = torch.where(
         start > threshold * (1 + 1e-4), ratio * start, threshold.expand_as(start)
     )
@@ -76,30 +81,37 @@ class Gaussian(Likelihood):
     (a variance collapsing to 0 would make it infinite): ``log sigma_j^2 =
     log(floor_j) + softplus(raw_j)`` with ``floor_j = min_variance_ratio *
     var_j``, except for a feature that is (nearly) constant in the training
-    rows (``var_j`` at most ``min_variance_ratio`` times the median variance),
-    whose floor is ``min_variance_ratio`` times that median, so that a
-    held-out row that moves it cannot cost thousands of nats (see
+    rows (``var_j`` at most ``near_constant_ratio`` times the median
+    variance), whose floor is ``near_constant_ratio`` times that median, so
+    that a held-out row that moves it cannot cost thousands of nats (see
     ``init_floored_logvar``).
 
     Parameters
     ----------
     min_variance_ratio : float, default=1e-3
-        The floor, as a fraction of the feature's variance (or of the median
-        variance, for a near-constant feature).
+        The floor, as a fraction of the feature's variance.
+    near_constant_ratio : float or None, default=None
+        A feature whose variance is at most this fraction of the median
+        variance is near-constant, and floored at this fraction of the
+        median. None: ``min_variance_ratio``.
     """
 
     location_family = True
+    near_constant_ratio = None  # (instances pickled by skvae < 0.2 lack it)
 
-    def __init__(self, min_variance_ratio=1e-3):
+    def __init__(self, min_variance_ratio=1e-3, near_constant_ratio=None):
         super().__init__()
         self.min_variance_ratio = min_variance_ratio
+        self.near_constant_ratio = near_constant_ratio
 
     def initialize(self, x_mean, x_var):
         """Variances start at ``x_var`` (at least twice their floor).
 
         The decoder's output starts at (mean, standard deviation).
         """
-        init_floored_logvar(self, x_var, self.min_variance_ratio)
+        init_floored_logvar(
+            self, x_var, self.min_variance_ratio, self.near_constant_ratio
+        )
         return x_mean, x_var.sqrt()
 
     def start_variance(self, var):
@@ -140,9 +152,17 @@ class Gaussian(Likelihood):
         return decoder_out + torch.exp(0.5 * self.x_logvar()) * noise
 
     def extra_repr(self):
-        return f"min_variance_ratio={self.min_variance_ratio}"
+        return _floor_repr(self)
 
 
 def _softplus_inverse(y):
     """x with softplus(x) = y, for y > 0 (stable for large y)."""
     return y + torch.log(-torch.expm1(-y))
+
+
+def _floor_repr(likelihood):
+    """``min_variance_ratio=...`` (and ``near_constant_ratio=...`` when set)."""
+    out = f"min_variance_ratio={likelihood.min_variance_ratio}"
+    if likelihood.near_constant_ratio is not None:
+        out += f", near_constant_ratio={likelihood.near_constant_ratio}"
+    return out

@@ -7,7 +7,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from skvae.likelihoods._base import Likelihood
-from skvae.likelihoods._gaussian import floored_logvar, init_floored_logvar
+from skvae.likelihoods._gaussian import (
+    _floor_repr,
+    floored_logvar,
+    init_floored_logvar,
+)
 from skvae.likelihoods._special import log_gamma_ratio, standard_gamma, standard_normal
 
 LOG_PI = math.log(math.pi)
@@ -51,7 +55,7 @@ class StudentT(Likelihood):
       variance, ``sigma^2 = x_var (df_init - 2) / df_init`` (hence ``df_init >
       2``), and is bounded below as :class:`Gaussian`'s variance is, so the
       likelihood stays bounded: ``sigma_j^2 >= min_variance_ratio * s_j``,
-      s the starting sigma^2, or ``min_variance_ratio`` times the median of s
+      s the starting sigma^2, or ``near_constant_ratio`` times the median of s
       for a near-constant feature (at least twice its floor). ``x_logvar()``
       is log sigma^2 (of the scale, not the variance).
 
@@ -65,7 +69,11 @@ class StudentT(Likelihood):
     min_df : float, default=1.0
         Lower bound of the degrees of freedom (df > min_df always), >= 0.
     min_variance_ratio : float, default=1e-3
-        Floor of each sigma^2, as a fraction of ``max(start_j, mean start)``.
+        Floor of each sigma^2, as a fraction of its start.
+    near_constant_ratio : float or None, default=None
+        A feature whose start is at most this fraction of the median start
+        is near-constant, and floored at this fraction of the median.
+        None: ``min_variance_ratio``.
 
     References
     ----------
@@ -80,8 +88,11 @@ class StudentT(Likelihood):
     """
 
     location_family = True
+    near_constant_ratio = None  # (instances pickled by skvae < 0.2 lack it)
 
-    def __init__(self, df_init=5.0, min_df=1.0, min_variance_ratio=1e-3):
+    def __init__(
+        self, df_init=5.0, min_df=1.0, min_variance_ratio=1e-3, near_constant_ratio=None
+    ):
         super().__init__()
         if not min_df >= 0:
             raise ValueError(f"min_df must be >= 0, got {min_df!r}.")
@@ -92,6 +103,7 @@ class StudentT(Likelihood):
         self.df_init = df_init
         self.min_df = min_df
         self.min_variance_ratio = min_variance_ratio
+        self.near_constant_ratio = near_constant_ratio
 
     def initialize(self, x_mean, x_var):
         """df at ``df_init``; sigma^2 so the t's variance is ``x_var``.
@@ -99,7 +111,9 @@ class StudentT(Likelihood):
         The decoder's output map is (x_mean, sqrt(x_var)), as a Gaussian's.
         """
         start = x_var * ((self.df_init - 2) / self.df_init)
-        init_floored_logvar(self, start, self.min_variance_ratio)
+        init_floored_logvar(
+            self, start, self.min_variance_ratio, self.near_constant_ratio
+        )
         # softplus(raw) = df_init - min_df
         raw = math.log(math.expm1(self.df_init - self.min_df))
         self.df_raw = nn.Parameter(torch.full_like(self.x_logvar_floor, raw))
@@ -134,7 +148,4 @@ class StudentT(Likelihood):
             return decoder_out + scale * normal * torch.rsqrt(gamma / half_df)
 
     def extra_repr(self):
-        return (
-            f"df_init={self.df_init}, min_df={self.min_df}, "
-            f"min_variance_ratio={self.min_variance_ratio}"
-        )
+        return f"df_init={self.df_init}, min_df={self.min_df}, " + _floor_repr(self)
