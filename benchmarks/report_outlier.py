@@ -145,7 +145,10 @@ def render(data):
         "200 epochs and 4000 Adam steps; hidden widths (64, 64) below 1000 "
         "training rows, else (256, 256); a linear path beside each MLP, and a "
         "Gaussian model starts as the factor analysis of the training rows "
-        "(docs/user_guide/training.rst). "
+        "(docs/user_guide/training.rst). min_variance_ratio=0.1 (VAETransformer's "
+        "is 1e-3) floors each feature's decoder variance at 10 % of its training "
+        "variance, or of the median variance for a feature below that "
+        "(docs/user_guide/likelihoods.rst); the variants keep it. "
         "Baselines run at their defaults, except the GaussianMixture, whose number "
         "of components (1-16, full covariances, on PCA codes of at most 20 "
         "dimensions) is chosen by BIC on the training rows.",

@@ -102,8 +102,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         counts as near-constant: its decoder variance is bounded below by
         this fraction of the median, as in VAETransformer (whose default,
         None, is 1e-3). So a little ink on such a pixel cannot dominate the
-        score of a normal row (see Notes). The median compares features in
-        one unit: standardize a table of mixed units first.
+        score of a normal row (see Notes). On standardized columns it
+        changes nothing; in a table of raw units, columns of small numbers
+        count as near-constant (standardize first when every column must
+        count).
 
     categorical_features : 'from_dtype', None or array-like, default='from_dtype'
         Categorical columns of a DataFrame, encoded inside, as in
