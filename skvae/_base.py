@@ -70,7 +70,7 @@ VAE_PARAMETER_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "beta": [Interval(Real, 0, None, closed="left")],
     "likelihood": [StrOptions(set(LIKELIHOODS)), Likelihood, list],
-    "near_constant_ratio": [None, Interval(Real, 0, 1, closed="neither")],
+    "near_constant_ratio": [None, Interval(Real, 1e-3, 1, closed="left")],
     "categorical_features": [StrOptions({"from_dtype"}), None, "array-like"],
     "hidden_layer_sizes": [
         StrOptions({"auto"}),

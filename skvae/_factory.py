@@ -364,7 +364,7 @@ def hidden_layer_sizes(value):
 
 
 def architecture(vae):
-    """The parameters of an estimator that fix its networks' shapes."""
+    """The parameters of an estimator that fix its networks' shapes (and floors)."""
     likelihood = vae.likelihood
     if not isinstance(likelihood, str):
         likelihood = repr(likelihood)
@@ -373,6 +373,8 @@ def architecture(vae):
         "likelihood": likelihood,
         "hidden_layer_sizes": vae._hidden_layer_sizes(),
         "activation": vae.activation,
+        # last, so that a model pickled before it existed compares its four
+        "near_constant_ratio": vae.near_constant_ratio,
     }
 
 

@@ -101,7 +101,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
             default='gaussian'
         Observation model p(x|z), as in VAETransformer.
 
-    near_constant_ratio : float in (0, 1) or None, default=None
+    near_constant_ratio : float in [1e-3, 1) or None, default=None
         When a feature counts as near-constant for the Gaussian's variance
         floor, as in VAETransformer.
 

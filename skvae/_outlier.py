@@ -96,16 +96,17 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
             tuples, default='gaussian'
         Observation model p(x|z) of each column, as in VAETransformer.
 
-    near_constant_ratio : float in (0, 1) or None, default=0.1
+    near_constant_ratio : float in [1e-3, 1) or None, default=0.1
         A feature whose training variance is at most this fraction of the
-        median feature variance (an image's nearly blank border pixel)
+        median feature variance (the median over the features the Gaussian
+        models; an image's nearly blank border pixel)
         counts as near-constant: its decoder variance is bounded below by
         this fraction of the median, as in VAETransformer (whose default,
         None, is 1e-3). So a little ink on such a pixel cannot dominate the
-        score of a normal row (see Notes). On standardized columns it
-        changes nothing; in a table of raw units, columns of small numbers
-        count as near-constant (standardize first when every column must
-        count).
+        score of a normal row (see Notes). Of standardized columns, only
+        one constant in the training rows counts; in a table of raw units,
+        columns of small numbers count as near-constant (standardize first
+        when every column must count).
 
     categorical_features : 'from_dtype', None or array-like, default='from_dtype'
         Categorical columns of a DataFrame, encoded inside, as in
@@ -256,8 +257,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     on that pixel alone, which buries what tells a novel image apart. At
     0.1, such a pixel's variance stays above a tenth of the median pixel's,
     which bounds what it can cost; the other features keep VAETransformer's
-    floor. On standardized columns, no feature is near-constant and nothing
-    changes.
+    floor. Of standardized columns, only one that is constant in the
+    training rows counts as near-constant.
     The default score is the ELBO, the cheapest estimate of log p(x); the
     benchmark compares the three.
 

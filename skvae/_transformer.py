@@ -67,19 +67,21 @@ class VAETransformer(
         ``ColumnTransformer`` (columns no pair names are Gaussian). Fit names
         the column whose values leave its likelihood's support.
 
-    near_constant_ratio : float in (0, 1) or None, default=None
+    near_constant_ratio : float in [1e-3, 1) or None, default=None
         When a feature counts as near-constant, for the ``'gaussian'`` and
         ``'student_t'`` likelihoods given by name (and the columns a list of
         pairs leaves to the Gaussian). Each feature's decoder variance is
         bounded below by 1e-3 of its training variance, which keeps the
         likelihood bounded; a feature whose variance is at most
-        ``near_constant_ratio`` times the median feature variance (an image's
-        blank border pixel) is bounded by that fraction of the median
-        instead, so that a new row that moves it costs a bounded number of
-        nats (:class:`~skvae.likelihoods.Gaussian`). None: 1e-3. The median
-        compares features in one unit (pixels, standardized columns): in a
-        table of mixed units, a column of small numbers counts as
-        near-constant. A Likelihood instance keeps its own.
+        ``near_constant_ratio`` times the median variance of the features
+        that likelihood models (an image's blank border pixel) is bounded by
+        that fraction of the median instead, so that a new row that moves it
+        costs a bounded number of nats (:class:`~skvae.likelihoods.Gaussian`).
+        None: 1e-3. The median compares features in one unit (pixels,
+        standardized columns): in a table of mixed units, a column of small
+        numbers counts as near-constant. A Likelihood instance keeps its
+        own. Fixed at the first fit: a warm start or ``partial_fit`` after
+        changing it raises ValueError, as for ``likelihood``.
         :class:`VAEOutlierDetector` defaults to 0.1.
 
     categorical_features : 'from_dtype', None or array-like, default='from_dtype'

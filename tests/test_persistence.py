@@ -127,6 +127,7 @@ def test_weights_only_round_trip_keeps_the_variance_floor(X_gauss, tmp_path):
     vae.save_weights(tmp_path / "vae.pt")
     loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
     assert loaded.near_constant_ratio == 0.5
+    assert loaded.net_.module_.likelihood.near_constant_ratio == 0.5
     np.testing.assert_array_equal(
         loaded.score_samples(X_gauss), vae.score_samples(X_gauss)
     )

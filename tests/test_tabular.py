@@ -4,11 +4,18 @@ rows of the table."""
 
 import numpy as np
 import pytest
+import torch
 from shared import fast
 from sklearn.compose import make_column_selector
 
 from skvae import VAETransformer
-from skvae.likelihoods import Categorical, ColumnLikelihoods, Gaussian, Poisson
+from skvae.likelihoods import (
+    Categorical,
+    ColumnLikelihoods,
+    Gaussian,
+    Poisson,
+    StudentT,
+)
 
 pd = pytest.importorskip("pandas")
 
@@ -123,6 +130,35 @@ def test_near_constant_ratio_reaches_the_gaussians_given_by_name():
     np.testing.assert_allclose(
         floors(likelihood=Gaussian(), near_constant_ratio=0.1), default, rtol=1e-6
     )
+
+
+def test_near_constant_ratio_is_fixed_at_the_first_fit():
+    X = np.random.RandomState(0).randn(60, 3)
+    vae = VAETransformer(warm_start=True, **FAST).fit(X)
+    vae.set_params(near_constant_ratio=0.1)
+    with pytest.raises(ValueError, match="near_constant_ratio from None to 0.1"):
+        vae.fit(X)
+    with pytest.raises(ValueError, match="near_constant_ratio"):
+        vae.partial_fit(X)
+
+
+@pytest.mark.parametrize("likelihood", [Gaussian, StudentT])
+@pytest.mark.parametrize("value", [0, 1, -0.5, 2.0, "a", True, float("nan")])
+def test_likelihoods_refuse_a_bad_near_constant_ratio(likelihood, value):
+    with pytest.raises(ValueError, match="near_constant_ratio must be None or"):
+        likelihood(near_constant_ratio=value)
+
+
+def test_a_near_constant_ratio_below_the_floor_ratio_is_the_floor_ratio():
+    """A threshold under min_variance_ratio would floor a constant feature
+    lower than the default rule: it counts as min_variance_ratio."""
+    var = torch.tensor([1.0, 1.0, 1.0, 0.0 + 1e-12])
+    floors = []
+    for c in (None, 1e-5):
+        lik = Gaussian(near_constant_ratio=c)
+        lik.initialize(torch.zeros(4), var)
+        floors.append(lik.x_logvar_floor.exp())
+    torch.testing.assert_close(floors[1], floors[0])
 
 
 def test_columns_by_index_mask_and_selector(cars):

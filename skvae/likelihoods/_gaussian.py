@@ -1,6 +1,7 @@
 """Gaussian observation model (Kingma & Welling 2013, appendix C.2). Torch only."""
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -26,7 +27,7 @@ def init_floored_logvar(module, start_var, ratio, near_constant_ratio=None):
     ``x_logvar_raw``, with ``log sigma^2 = x_logvar_floor + softplus(raw)``
     (read it with :func:`floored_logvar`)::
 
-        typical = median_k start_k,  c = near_constant_ratio (None: ratio)
+        typical = median_k start_k,  c = max(near_constant_ratio, ratio)
         floor_j = ratio * start_j           if start_j > c * typical
                   c * typical               otherwise (a near-constant feature)
 
@@ -49,13 +50,14 @@ def init_floored_logvar(module, start_var, ratio, near_constant_ratio=None):
     near_constant_ratio : float in (0, 1) or None, default=None
         A feature whose start is at most this fraction of the typical one is
         near-constant; its floor is this fraction of the typical start.
-        None: ``ratio``.
+        None (or less than ``ratio``): ``ratio``.
     """
     start = start_var.to(torch.float32)
+    # A threshold below ``ratio`` would floor a constant feature lower than
+    # the default rule does: never below it.
+    near_constant_ratio = max(near_constant_ratio or ratio, ratio)
     # quantile, not median: torch's median of an even count is the lower
     # middle value, numpy's (data_statistics' clamp) the midpoint.
-    if near_constant_ratio is None:
-        near_constant_ratio = ratio
     threshold = near_constant_ratio * torch.quantile(start, 0.5)
     floor = torch.where(
         start > threshold * (1 + 1e-4), ratio * start, threshold.expand_as(start)
@@ -92,17 +94,19 @@ class Gaussian(Likelihood):
         The floor, as a fraction of the feature's variance.
     near_constant_ratio : float or None, default=None
         A feature whose variance is at most this fraction of the median
-        variance is near-constant, and floored at this fraction of the
-        median. None: ``min_variance_ratio``.
+        variance (over the features this likelihood models) is
+        near-constant, and floored at this fraction of that median. None (or
+        less than ``min_variance_ratio``): ``min_variance_ratio``. ValueError
+        unless None or in (0, 1).
     """
 
     location_family = True
-    near_constant_ratio = None  # (instances pickled by skvae < 0.2 lack it)
+    near_constant_ratio = None  # (instances pickled before it existed lack it)
 
     def __init__(self, min_variance_ratio=1e-3, near_constant_ratio=None):
         super().__init__()
         self.min_variance_ratio = min_variance_ratio
-        self.near_constant_ratio = near_constant_ratio
+        self.near_constant_ratio = check_near_constant_ratio(near_constant_ratio)
 
     def initialize(self, x_mean, x_var):
         """Variances start at ``x_var`` (at least twice their floor).
@@ -158,6 +162,18 @@ class Gaussian(Likelihood):
 def _softplus_inverse(y):
     """x with softplus(x) = y, for y > 0 (stable for large y)."""
     return y + torch.log(-torch.expm1(-y))
+
+
+def check_near_constant_ratio(value):
+    """``value`` as a float, or None; ValueError unless None or in (0, 1)."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if 0 < value < 1:
+            return float(value)
+    raise ValueError(
+        f"near_constant_ratio must be None or a float in (0, 1), got {value!r}."
+    )
 
 
 def _floor_repr(likelihood):

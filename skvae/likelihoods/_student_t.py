@@ -9,6 +9,7 @@ from torch.nn import functional as F
 from skvae.likelihoods._base import Likelihood
 from skvae.likelihoods._gaussian import (
     _floor_repr,
+    check_near_constant_ratio,
     floored_logvar,
     init_floored_logvar,
 )
@@ -72,8 +73,10 @@ class StudentT(Likelihood):
         Floor of each sigma^2, as a fraction of its start.
     near_constant_ratio : float or None, default=None
         A feature whose start is at most this fraction of the median start
-        is near-constant, and floored at this fraction of the median.
-        None: ``min_variance_ratio``.
+        (over the features this likelihood models) is near-constant, and
+        floored at this fraction of that median. None (or less than
+        ``min_variance_ratio``): ``min_variance_ratio``. ValueError unless
+        None or in (0, 1).
 
     References
     ----------
@@ -88,7 +91,7 @@ class StudentT(Likelihood):
     """
 
     location_family = True
-    near_constant_ratio = None  # (instances pickled by skvae < 0.2 lack it)
+    near_constant_ratio = None  # (instances pickled before it existed lack it)
 
     def __init__(
         self, df_init=5.0, min_df=1.0, min_variance_ratio=1e-3, near_constant_ratio=None
@@ -103,7 +106,7 @@ class StudentT(Likelihood):
         self.df_init = df_init
         self.min_df = min_df
         self.min_variance_ratio = min_variance_ratio
-        self.near_constant_ratio = near_constant_ratio
+        self.near_constant_ratio = check_near_constant_ratio(near_constant_ratio)
 
     def initialize(self, x_mean, x_var):
         """df at ``df_init``; sigma^2 so the t's variance is ``x_var``.
