@@ -71,9 +71,14 @@ SCORE_TYPES = ("elbo", "iw", "reconstruction_probability")
 # to show what each default buys.
 VAE_VARIANTS = {
     "default": {},
+    # the VAE's own prior N(0, I) in the scores, instead of the ex-post mixture
+    "prior='standard_normal'": {"prior": "standard_normal"},
     # heavy tails: a pixel that is nearly constant in the training rows no
     # longer dominates the score of a normal row that moves it
-    "likelihood='student_t'": {"likelihood": "student_t"},
+    "likelihood='student_t', prior='standard_normal'": {
+        "likelihood": "student_t",
+        "prior": "standard_normal",
+    },
 }
 GMM_SIZES = (1, 2, 4, 8, 16)
 
@@ -392,6 +397,7 @@ def write(rows, quick, out_path, notes=()):
                 "max_iter",
                 "early_stopping",
                 "near_constant_ratio",
+                "prior",
             )
         },
     }

@@ -20,6 +20,8 @@ ACTIVATIONS = {
     "identity": nn.Identity,
 }
 
+LOG_2PI = math.log(2.0 * math.pi)
+
 
 def gaussian_kl_per_dim(z_loc, z_logvar):
     """KL(N(z_loc, exp(z_logvar)) || N(0, 1)) of each latent dimension, in nats.
@@ -406,6 +408,24 @@ class VAEModule(nn.Module):
         iw = torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
         kl = gaussian_kl(z_loc, z_logvar)
         return log_px.mean(dim=0), kl, log_w.mean(dim=0), iw
+
+    def posterior_draws(self, x, eps):
+        """The terms of an importance weight under another prior, per draw.
+
+        For the draws ``z_s = mu + sigma * eps_s`` of q(z|x): log p(x | z_s)
+        and log q(z_s | x), each of shape (S, batch), the codes z_s, shape
+        (S, batch, n_components), and the entropy H[q(z|x)], shape (batch,),
+        nats. With any prior density p, ``log p(x|z_s) + log p(z_s) - log
+        q(z_s|x)`` is an importance weight (Burda et al. 2016, eq. 8) and
+        ``mean_s [log p(x|z_s) + log p(z_s)] + H[q]`` an ELBO.
+        """
+        x, observed = self.fill_missing(x)
+        z_loc, z_logvar = self._encode(x, observed)
+        log_px, z = self._log_px_draws(x, observed, z_loc, z_logvar, eps)
+        eps = eps.expand(z.shape)
+        log_q = -0.5 * (eps.pow(2) + z_logvar + LOG_2PI).sum(dim=-1)
+        entropy = 0.5 * (1.0 + LOG_2PI + z_logvar).sum(dim=-1)
+        return log_px, log_q, z, entropy
 
     def log_importance_weights(self, x, eps):
         """log w_s = log p(x | z_s) + log p(z_s) - log q(z_s | x): shape (S, batch).

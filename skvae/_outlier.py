@@ -3,11 +3,13 @@
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.mixture import GaussianMixture
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-from skvae._base import MIN_VALIDATION_ROWS
+from skvae._base import MIN_VALIDATION_ROWS, N_ELBO_SAMPLES
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
 from skvae._tabular import _column_values, table_library
 from skvae._transformer import VAETransformer
@@ -24,12 +26,18 @@ from skvae._validation import (
 
 # The detector's own parameters; every other one is a VAETransformer parameter,
 # passed on to the VAE it builds in fit.
-_OWN_PARAMS = ("score_type", "n_iw_samples", "contamination")
+_OWN_PARAMS = ("score_type", "prior", "n_iw_samples", "contamination")
 
 # Tukey's fences (Tukey 1977): 'auto' puts the threshold this many
 # interquartile ranges below the first quartile of the held-out rows' scores
 # (of the training rows' when fewer than MIN_VALIDATION_ROWS were held out).
 TUKEY_K = 1.5
+
+# The ex-post prior: a GaussianMixture (full covariances, this many
+# components at most, chosen by BIC) fitted to PRIOR_DRAWS draws of z from
+# q(z|x) for each row the VAE trained on.
+PRIOR_SIZES = (1, 2, 4, 8, 16)
+PRIOR_DRAWS = 4
 
 
 class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
@@ -72,6 +80,21 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         - ``'reconstruction_probability'``: the reconstruction probability of
           An & Cho (2015), the Monte Carlo estimate of ``E_{z~q(z|x)}[log p(x|z)]``,
           i.e. the ELBO without its KL term.
+
+    prior : {'aggregate', 'standard_normal'}, default='aggregate'
+        The density of z in the ``'elbo'`` and ``'iw'`` scores:
+
+        - ``'aggregate'``: a :class:`~sklearn.mixture.GaussianMixture`
+          (:attr:`prior_`; full covariances, 1 to 16 components chosen by BIC)
+          fitted after training to draws from the aggregate posterior
+          ``q(z) = mean_i q(z|x_i)`` of the rows the VAE trained on: the
+          prior that maximizes their ELBO (Hoffman & Johnson 2016), estimated
+          ex post (Ghosh et al. 2020). A row whose code falls between the
+          training rows' codes scores low, which N(0, I) does not see.
+        - ``'standard_normal'``: the VAE's own prior N(0, I), as
+          :meth:`VAETransformer.score_samples`; a cheaper fit.
+
+        ``'reconstruction_probability'`` has no prior term.
 
     n_iw_samples : int, default=100
         Draws of z per row for ``score_type='iw'``; ignored otherwise.
@@ -183,6 +206,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     vae_ : VAETransformer
         The fitted VAE.
 
+    prior_ : sklearn.mixture.GaussianMixture or None
+        The ex-post prior on z of ``prior='aggregate'`` (None with
+        ``'standard_normal'``).
+
     offset_ : float
         Threshold on :meth:`score_samples`, in nats:
         ``decision_function = score_samples - offset_``, and rows with a
@@ -212,8 +239,16 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     independent of the other rows; see :class:`VAETransformer`)::
 
         elbo(x)           = E_q[log p(x|z)] - KL(q(z|x) || p(z))
+                          = E_q[log p(x|z) + log p(z)] + H[q(z|x)]
         iw(x)             = log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)
         reconstruction_probability(x) = E_q[log p(x|z)]
+
+    with p(z) the ex-post mixture (``prior='aggregate'``; the expectation
+    over 16 fixed draws of each row, the entropy H in closed form) or N(0, I)
+    (``'standard_normal'``; the KL in closed form). Either way the ELBO is a
+    lower bound on log p(x) under a model with that prior and the trained
+    decoder; with the mixture, the VAE's decoder is paired with a prior
+    it was not trained with, the two-stage view of Ghosh et al. (2020).
 
     The ELBO is Kingma & Welling (2014), eq. 3, with the KL in closed form
     (appendix B); the importance-weighted bound is Burda et al. (2016), eq. 8;
@@ -270,6 +305,13 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
     Autoencoders", ICLR 2016, arXiv:1509.00519.
 
+    M. D. Hoffman and M. J. Johnson, "ELBO surgery: yet another way to carve
+    up the variational evidence lower bound", NIPS Workshop on Advances in
+    Approximate Bayesian Inference, 2016.
+
+    P. Ghosh, M. S. M. Sajjadi, A. Vergari, M. Black and B. Schölkopf, "From
+    Variational to Deterministic Autoencoders", ICLR 2020, arXiv:1903.12436.
+
     J. An and S. Cho, "Variational Autoencoder based Anomaly Detection using
     Reconstruction Probability", Special Lecture on IE 2(1), SNU Data Mining
     Center, 2015 (technical report SNUDM-TR-2015-03).
@@ -294,6 +336,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     _own_params = _OWN_PARAMS
     _parameter_constraints = mirrored_constraints(
         score_type=[StrOptions({"elbo", "iw", "reconstruction_probability"})],
+        prior=[StrOptions({"aggregate", "standard_normal"})],
         n_iw_samples=[Interval(Integral, 1, None, closed="left")],
         contamination=[
             StrOptions({"auto"}),
@@ -306,6 +349,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         n_components=16,
         *,
         score_type="elbo",
+        prior="aggregate",
         n_iw_samples=100,
         contamination="auto",
         beta=1.0,
@@ -335,6 +379,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     ):
         self.n_components = n_components
         self.score_type = score_type
+        self.prior = prior
         self.n_iw_samples = n_iw_samples
         self.contamination = contamination
         self.beta = beta
@@ -394,6 +439,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         self.vae_ = vae
         self.n_iter_ = vae.n_iter_
         self._iw_seed = draw_seed(self.random_state)
+        self.prior_ = self._fit_prior(X) if self.prior == "aggregate" else None
         if self.contamination == "auto":
             unseen = getattr(vae, "_unseen_rows", None)
             if unseen is None or len(unseen) < MIN_VALIDATION_ROWS:
@@ -406,6 +452,34 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
             scores = self._scores(X)
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
+
+    def _fit_prior(self, X):
+        """The GaussianMixture of the codes of the rows the VAE trained on.
+
+        Hoffman & Johnson (2016): the prior that maximizes the ELBO of the
+        training rows is their aggregate posterior ``q(z) = mean_i q(z|x_i)``;
+        a mixture fitted to draws from it after training is the ex-post
+        density estimate of Ghosh et al. (2020). The held-out rows
+        of early stopping are left out, so that the 'auto' threshold still
+        scores rows the model never saw.
+        """
+        unseen = getattr(self.vae_, "_unseen_rows", None)
+        if unseen is not None and len(unseen) < _num_samples(X):
+            X = _safe_indexing(X, np.setdiff1d(np.arange(_num_samples(X)), unseen))
+        z = self.vae_._posterior_draws(X, PRIOR_DRAWS, seed=self._iw_seed + 1)[2]
+        z = z.reshape(-1, z.shape[-1]).astype(np.float64)
+        n, k = z.shape
+        per_component = k + k * (k + 1) / 2  # a mean and a full covariance
+        sizes = [m for m in PRIOR_SIZES if m == 1 or m * per_component < n * k]
+        seed = self._iw_seed % 2**32
+        fits = [
+            GaussianMixture(
+                m, covariance_type="full", reg_covar=1e-4, random_state=seed
+            ).fit(z)
+            for m in sizes
+            if m <= n
+        ]
+        return min(fits, key=lambda g: g.bic(z))
 
     def _vae_params_for(self, X):
         """The VAE's parameters, with the detector's ``early_stopping='auto'``:
@@ -541,6 +615,16 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
 
     def _scores(self, X):
         """The ``score_type`` score of validated rows X, shape (n_samples,)."""
+        if (
+            self.prior == "aggregate"
+            and self.score_type != "reconstruction_probability"
+        ):
+            if self.prior_ is None:
+                raise ValueError(
+                    "prior='aggregate' was set after a fit with "
+                    "prior='standard_normal': fit again to fit the prior."
+                )
+            return self._scores_under_prior(X)
         if self.score_type == "iw":
             return self.vae_.score_samples_iw(
                 X, self.n_iw_samples, random_state=self._iw_seed
@@ -549,6 +633,28 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
             log_px, _ = self.vae_.elbo_terms(X)
             return log_px
         return self.vae_.score_samples(X)
+
+    def _scores_under_prior(self, X):
+        """'elbo' or 'iw' with the ex-post prior ``prior_`` in place of N(0, I).
+
+        ``elbo = mean_s [log p(x|z_s) + log p(z_s)] + H[q(z|x)]`` with the
+        ELBO's S = 16 draws of each row; ``iw = log mean_s p(x|z_s) p(z_s) /
+        q(z_s|x)`` with ``n_iw_samples`` draws (Burda et al. 2016, eq. 8).
+        """
+        if self.score_type == "iw":
+            # the draws of VAETransformer.score_samples_iw(random_state=_iw_seed)
+            S, seed = self.n_iw_samples, draw_seed(self._iw_seed)
+        else:
+            S, seed = N_ELBO_SAMPLES, None
+        log_px, log_q, z, entropy = self.vae_._posterior_draws(X, S, seed=seed)
+        k = z.shape[-1]
+        log_pz = self.prior_.score_samples(z.reshape(-1, k).astype(np.float64))
+        log_pz = log_pz.reshape(log_px.shape)
+        if self.score_type == "iw":
+            scores = logsumexp(log_px + log_pz - log_q, axis=1) - np.log(S)
+        else:
+            scores = (log_px + log_pz).mean(axis=1) + entropy
+        return scores.astype(log_px.dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

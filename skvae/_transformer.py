@@ -643,6 +643,33 @@ class VAETransformer(
         """
         return float(np.mean(self.score_samples(X)))
 
+    def _posterior_draws(self, X, n_samples, seed=None):
+        """Each row's own S draws of z from q(z|x) and their weight terms.
+
+        Rows validated as :meth:`score_samples` does; the draws are those of
+        :meth:`_row_noise` (``seed`` None: the ELBO's). Returns ``log_px``
+        and ``log_q`` of shape (n_samples, S), ``z`` of shape (n_samples, S,
+        n_components) and the entropy of q(z|x), (n_samples,), in X's dtype
+        (:meth:`VAEModule.posterior_draws`).
+        """
+        check_is_fitted(self)
+        X = self._validate_scored(X)
+        module = self._inference_module(X.dtype)
+        noise = self._row_noise(n_samples, seed=seed)
+        k = self.n_components
+
+        def draws(x, rows):
+            eps = torch.as_tensor(noise(rows), dtype=x.dtype, device=x.device)
+            log_px, log_q, z, entropy = module.posterior_draws(x, eps)
+            z = z.permute(1, 0, 2).reshape(len(x), n_samples * k)
+            return torch.cat([log_px.T, log_q.T, z, entropy[:, None]], dim=1)
+
+        width = n_samples * (self._model_width + 2 * k + 2)
+        out = self._map_rows(X, draws, width)
+        S = n_samples
+        z = out[:, 2 * S : 2 * S + S * k].reshape(len(out), S, k)
+        return out[:, :S], out[:, S : 2 * S], z, out[:, -1]
+
     def score_samples_iw(self, X, n_importance_samples=100, random_state=0):
         """Importance-weighted estimate of log p(x) per row, in nats.
 

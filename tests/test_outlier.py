@@ -75,6 +75,62 @@ def test_near_constant_ratio_is_the_detectors_own_default(novelty_data):
     assert_allclose(floors[0][~higher], floors[1][~higher])
 
 
+def _standard_normal_mixture(k):
+    """A one-component GaussianMixture that is N(0, I) in k dimensions."""
+    from sklearn.mixture import GaussianMixture
+
+    gmm = GaussianMixture(1, covariance_type="full")
+    gmm.weights_ = np.ones(1)
+    gmm.means_ = np.zeros((1, k))
+    gmm.covariances_ = np.eye(k)[None]
+    gmm.precisions_cholesky_ = np.eye(k)[None]
+    return gmm
+
+
+def test_aggregate_prior_scores(novelty_data):
+    """prior='aggregate' (the default): a GaussianMixture fitted to the codes
+    of the rows the VAE trained on replaces N(0, I) in 'elbo' and 'iw'; with
+    that mixture set to N(0, I), 'iw' is the VAE's own bound, draw for draw,
+    and 'elbo' its ELBO with a sampled KL."""
+    X_train, X_test, _ = novelty_data
+    det = _fit(X_train, n_iw_samples=7)
+    assert det.prior == "aggregate"
+    assert det.prior_.means_.shape[1] == 2  # n_components
+    aggregate = det.score_samples(X_test)
+    det.prior_ = _standard_normal_mixture(2)
+    assert not np.allclose(det.score_samples(X_test), aggregate)
+    det.set_params(score_type="iw")
+    iw = det.vae_.score_samples_iw(X_test, 7, random_state=det._iw_seed)
+    assert_allclose(det.score_samples(X_test), iw, rtol=1e-9)
+    det.set_params(score_type="elbo")
+    assert_allclose(det.score_samples(X_test), det.vae_.score_samples(X_test), atol=0.5)
+    det.set_params(score_type="reconstruction_probability")
+    assert_allclose(det.score_samples(X_test), det.vae_.elbo_terms(X_test)[0])
+
+
+def test_aggregate_prior_leaves_the_held_out_rows_unseen(novelty_data):
+    """The mixture is fitted to the rows the VAE trained on, not to the
+    held-out rows that set the 'auto' threshold."""
+    X_train, _, _ = novelty_data
+    det = _fit(X_train)
+    unseen = det.vae_._unseen_rows
+    assert unseen is not None and len(unseen) == 15
+    trained = np.setdiff1d(np.arange(len(X_train)), unseen)
+    z = det.vae_._posterior_draws(X_train[trained], 4, seed=det._iw_seed + 1)[2]
+    refit = clone(det.prior_).fit(z.reshape(-1, 2))
+    assert_allclose(refit.means_, det.prior_.means_)
+
+
+def test_prior_set_after_a_fit_without_it(novelty_data):
+    X_train, X_test, _ = novelty_data
+    det = _fit(X_train, prior="standard_normal", max_iter=2)
+    det.set_params(prior="aggregate")
+    with pytest.raises(ValueError, match="fit again"):
+        det.score_samples(X_test)
+    det.set_params(score_type="reconstruction_probability")
+    det.score_samples(X_test)
+
+
 @pytest.fixture
 def novelty_data():
     """Training rows near a 2-D plane in 6-D; test: 20 such rows, 20 off it."""
@@ -105,8 +161,10 @@ def test_scores_rank_novelties_and_predict_agrees(novelty_data, score_type):
 
 
 def test_score_types_are_the_vae_quantities(novelty_data):
+    """With prior='standard_normal', the VAE's own scores."""
     X_train, X_test, _ = novelty_data
-    det = _fit(X_train)
+    det = _fit(X_train, prior="standard_normal")
+    assert det.prior_ is None
     log_px, kl = det.vae_.elbo_terms(X_test)
     assert_allclose(det.score_samples(X_test), det.vae_.score_samples(X_test))
     assert_allclose(det.score_samples(X_test), log_px - kl, rtol=1e-6)
@@ -148,7 +206,7 @@ def test_auto_offset_is_tukeys_lower_fence_of_held_out_rows(novelty_data):
     params = {k: v for k, v in det.get_params().items() if k not in _OWN_PARAMS}
     vae = VAETransformer(**{**params, "early_stopping": True}).fit(X_train)
     assert_array_equal(vae._unseen_rows, unseen)
-    assert_allclose(vae.score_samples(X_test), det.score_samples(X_test))
+    assert_allclose(vae.transform(X_test), det.vae_.transform(X_test))
     assert_array_equal(det.fit_predict(X_train), det.predict(X_train))
     # Most off-plane rows flagged, few on-plane ones.
     predicted = det.predict(X_test)
