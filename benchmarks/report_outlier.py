@@ -149,7 +149,10 @@ def render(data):
         "is 1e-3): a feature whose variance is at most a tenth of the median "
         "feature's (a blank border pixel) keeps a decoder variance of at least a "
         "tenth of that median (docs/user_guide/likelihoods.rst); the variants "
-        "keep it. "
+        "keep it. prior='aggregate': the 'elbo' and 'iw' scores take as p(z) a "
+        "GaussianMixture (full covariances, 1-16 components by BIC) fitted after "
+        "training to draws from the aggregate posterior of the rows the VAE "
+        "trained on, instead of N(0, I) (docs/user_guide/outlier_detection.rst). "
         "Baselines run at their defaults, except the GaussianMixture, whose number "
         "of components (1-16, full covariances, on PCA codes of at most 20 "
         "dimensions) is chosen by BIC on the training rows.",
