@@ -470,14 +470,16 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         z = z.reshape(-1, z.shape[-1]).astype(np.float64)
         n, k = z.shape
         per_component = k + k * (k + 1) / 2  # a mean and a full covariance
-        sizes = [m for m in PRIOR_SIZES if m == 1 or m * per_component < n * k]
+        # 1 component always; more while they have fewer parameters than values
+        sizes = [
+            m for m in PRIOR_SIZES if m == 1 or (m <= n and m * per_component < n * k)
+        ]
         seed = self._iw_seed % 2**32
         fits = [
             GaussianMixture(
                 m, covariance_type="full", reg_covar=1e-4, random_state=seed
             ).fit(z)
             for m in sizes
-            if m <= n
         ]
         return min(fits, key=lambda g: g.bic(z))
 
