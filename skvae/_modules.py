@@ -412,12 +412,28 @@ class VAEModule(nn.Module):
     def posterior_draws(self, x, eps):
         """The terms of an importance weight under another prior, per draw.
 
-        For the draws ``z_s = mu + sigma * eps_s`` of q(z|x): log p(x | z_s)
-        and log q(z_s | x), each of shape (S, batch), the codes z_s, shape
-        (S, batch, n_components), and the entropy H[q(z|x)], shape (batch,),
-        nats. With any prior density p, ``log p(x|z_s) + log p(z_s) - log
+        With any prior density p, ``log p(x|z_s) + log p(z_s) - log
         q(z_s|x)`` is an importance weight (Burda et al. 2016, eq. 8) and
-        ``mean_s [log p(x|z_s) + log p(z_s)] + H[q]`` an ELBO.
+        ``mean_s [log p(x|z_s) + log p(z_s)] + H[q(z|x)]`` an ELBO (Kingma &
+        Welling 2014, eq. 2, with the entropy of the Gaussian q in closed
+        form); :class:`~skvae.VAEOutlierDetector` uses them with its ex-post
+        prior.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry.
+        eps : torch.Tensor of shape (S, 1 or batch, n_components)
+            Standard normal noise: ``z_s = mu + sigma * eps_s``.
+
+        Returns
+        -------
+        log_px, log_q : torch.Tensor of shape (S, batch)
+            The log-densities log p(x | z_s) and log q(z_s | x), nats.
+        z : torch.Tensor of shape (S, batch, n_components)
+            The draws z_s.
+        entropy : torch.Tensor of shape (batch,)
+            H[q(z|x)], nats.
         """
         x, observed = self.fill_missing(x)
         z_loc, z_logvar = self._encode(x, observed)
