@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import sys
 import threading
 
 import numpy as np
@@ -33,41 +32,39 @@ def resolve_device(device):
 
 
 def worker_thread_limit():
-    """Threads torch may use for one fit or inference call here, or None.
+    """Threads torch may use for one fit or inference call, or None (torch's own).
 
-    Measured with joblib 1.6, distributed 2026.8 and torch 2.13 (OpenMP):
+    skvae's networks are small: one training step of the default networks
+    costs about a millisecond, which intra-op threads do not shorten, and
+    when another process keeps a core busy, torch's default of one thread per
+    core made such steps 10-30 times slower (threads waiting at OpenMP
+    barriers for a core). So a fit or inference call runs on **one thread**
+    unless told otherwise, in this order:
 
-    - joblib's loky workers (``GridSearchCV(n_jobs=k)``) start with
-      ``OMP_NUM_THREADS = cpu_count // k`` and their thread pools already
-      limited; torch honours that at import, so nothing is left to do.
-    - Dask worker *processes* (``LocalCluster(processes=True)``, ``dask
-      worker`` under a nanny) start with ``OMP_NUM_THREADS=1``: likewise.
-    - Dask worker *threads* (``LocalCluster(processes=False)``) run inside the
-      client's process, where no such variable is set: each concurrent fit
-      would use all the cores. Dask sizes its threads to the cores, so a task
-      in a Dask worker thread gets one torch thread.
+    - ``SKVAE_NUM_THREADS``: a positive number of threads, or ``"torch"`` for
+      torch's own setting (``torch.set_num_threads``), e.g. for wide networks
+      on a machine of its own;
+    - ``OMP_NUM_THREADS``, when set (joblib's loky workers, those of
+      ``GridSearchCV(n_jobs=k)``, get ``cpu_count // k``; Dask worker
+      processes get 1); read here, for processes that set it after importing
+      torch;
+    - otherwise 1, also in Dask worker threads, which share one process.
 
-    ``OMP_NUM_THREADS``, when set, wins; it is read again here for processes
-    that imported torch before setting it. Returns None where no limit applies.
+    Never more than torch's own setting: the limit only lowers it.
     """
-    value = os.environ.get("OMP_NUM_THREADS")
-    if value and value.isdigit() and int(value) > 0:
+    value = os.environ.get("SKVAE_NUM_THREADS", "").strip()
+    if value:
+        if value.lower() == "torch":
+            return None
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+        raise ValueError(
+            f"SKVAE_NUM_THREADS must be a positive integer or 'torch', got {value!r}."
+        )
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
         return int(value)
-    if _in_dask_worker():
-        return 1
-    return None
-
-
-def _in_dask_worker():
-    """True inside a task run by a ``dask.distributed`` worker (never imports dask)."""
-    distributed = sys.modules.get("distributed")
-    if distributed is None:
-        return False
-    try:
-        distributed.get_worker()
-    except ValueError:
-        return False
-    return True
+    return 1
 
 
 class _ThreadScope:
