@@ -56,9 +56,13 @@ N_ELBO_SAMPLES = 16
 # then refits on every row when there are at most REFIT_MAX_ROWS of them.
 MIN_VALIDATION_ROWS = 10
 REFIT_MAX_ROWS = 5000
-# max_iter='auto' and n_iter_no_change='auto': epochs, at least so many steps.
-AUTO_MIN_EPOCHS, AUTO_MIN_STEPS = 200, 4000
-AUTO_MIN_PATIENCE, AUTO_PATIENCE_STEPS = 10, 200
+# A training iteration: one epoch (a pass over the training rows), or, on data
+# of fewer mini-batches, as many epochs as make at least ITER_MIN_STEPS Adam
+# steps: the held-out score, the stopping rules and the step size's schedule
+# act once an iteration, so their cost does not swamp tiny tables' steps.
+ITER_MIN_STEPS = 16
+# max_iter='auto' and n_iter_no_change='auto', in iterations.
+AUTO_MAX_ITER, AUTO_PATIENCE = 200, 5
 # Noise draws per held-out score: about this many a score, 1 to 16 a row.
 VALIDATION_DRAWS = 2048
 # hidden_layer_sizes='auto': narrower networks below AUTO_HIDDEN_ROWS rows.
@@ -269,14 +273,15 @@ class BaseVAE(BaseEstimator):
         n_valid = self._n_validation_rows(n_rows) if early else 0
         n_train = max(1, n_rows - n_valid)
         steps = -(-n_train // min(self.batch_size, n_train))
+        epochs_per_iter = max(1, -(-ITER_MIN_STEPS // steps))
         epochs = self.max_iter
         if method == "partial_fit":
-            epochs = 1
+            epochs = epochs_per_iter = 1
         elif epochs == "auto":
-            epochs = max(AUTO_MIN_EPOCHS, -(-AUTO_MIN_STEPS // steps))
+            epochs = AUTO_MAX_ITER
         patience = self.n_iter_no_change
         if patience == "auto":
-            patience = max(AUTO_MIN_PATIENCE, -(-AUTO_PATIENCE_STEPS // steps))
+            patience = AUTO_PATIENCE
         draws = int(np.clip(VALIDATION_DRAWS // max(n_valid, 1), 1, N_ELBO_SAMPLES))
         return TrainingPlan(
             epochs=epochs,
@@ -293,6 +298,9 @@ class BaseVAE(BaseEstimator):
             n_importance_samples=self.n_importance_samples,
             noise=self._row_noise(draws),
             offset=self._x_offset,
+            epochs_per_iter=epochs_per_iter,
+            adaptive_learning_rate=method == "fit",
+            warmup_steps=steps * epochs_per_iter if method == "fit" else 0,
         )
 
     def _fresh_net(self, X, likelihood, method):

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.model_selection import train_test_split
-from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PassthroughScoring
 from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import noop
@@ -97,26 +97,29 @@ class BatchIterator:
 
     Yields ``(X_batch, keys_batch)`` (keys None unless the dataset has them);
     shuffles with ``generator`` (the training run's own, see
-    :meth:`VAENet.run`).
+    :meth:`VAENet.run`), anew for each of ``passes`` passes over the rows
+    (several epochs make one training iteration on small data).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, passes=1):
         self.data = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.passes = passes
 
     def __len__(self):
-        return -(-len(self.data) // self.batch_size)
+        return self.passes * -(-len(self.data) // self.batch_size)
 
     def __iter__(self):
-        positions = torch.arange(len(self.data))
-        if self.shuffle:
-            order = torch.randperm(len(positions), generator=self.generator)
-            positions = positions[order]
-        for start in range(0, len(positions), self.batch_size):
-            batch = positions[start : start + self.batch_size]
-            yield self.data.rows(batch), self.data.row_keys(batch)
+        for _ in range(self.passes):
+            positions = torch.arange(len(self.data))
+            if self.shuffle:
+                order = torch.randperm(len(positions), generator=self.generator)
+                positions = positions[order]
+            for start in range(0, len(positions), self.batch_size):
+                batch = positions[start : start + self.batch_size]
+                yield self.data.rows(batch), self.data.row_keys(batch)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,9 @@ class TrainingPlan:
     n_importance_samples: int = 1
     noise: object = None
     offset: object = None
+    epochs_per_iter: int = 1
+    adaptive_learning_rate: bool = False
+    warmup_steps: int = 0
 
 
 class TrainingOutcome(NamedTuple):
@@ -218,6 +224,7 @@ class VAENet(LeanNeuralNet):
         kl_warmup=0,
         free_bits=0.0,
         n_importance_samples=1,
+        epochs_per_iter=1,
         **kwargs,
     ):
         kwargs.setdefault("optimizer", torch.optim.Adam)
@@ -230,6 +237,7 @@ class VAENet(LeanNeuralNet):
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
         self.n_importance_samples = n_importance_samples
+        self.epochs_per_iter = epochs_per_iter
         self.generator_ = None  # the training run's own, set by run()
 
     def __getstate__(self):
@@ -252,12 +260,14 @@ class VAENet(LeanNeuralNet):
         return self.beta * min(1.0, epoch / self.kl_warmup)
 
     def get_iterator(self, dataset, training=False):
-        """Whole-batch iterator; training batches shuffled by the run's generator."""
+        """Whole-batch iterator; training batches shuffled by the run's
+        generator, ``epochs_per_iter`` passes over the rows per iteration."""
         return BatchIterator(
             dataset,
             self.batch_size,
             shuffle=training,
             generator=self.generator_ if training else None,
+            passes=self.epochs_per_iter if training else 1,
         )
 
     def train_step(self, batch, **fit_params):
@@ -470,6 +480,7 @@ class VAENet(LeanNeuralNet):
             kl_warmup=plan.kl_warmup,
             free_bits=plan.free_bits,
             n_importance_samples=plan.n_importance_samples,
+            epochs_per_iter=plan.epochs_per_iter,
             verbose=int(plan.verbose >= 2),
         )
         stopper = WarmupEarlyStopping(
@@ -492,6 +503,44 @@ class VAENet(LeanNeuralNet):
             callbacks += [
                 (f"valid_{n}", PassthroughScoring(name=f"valid_{n}")) for n in names
             ]
+        if plan.warmup_steps > 1:
+            # Linear warm-up of the step size (Goyal et al. 2017): Adam's
+            # first steps, of full size whatever the gradient, would throw a
+            # model away from its start (the factor analysis) before its
+            # moment estimates settle.
+            callbacks.append(
+                (
+                    "learning_rate_warmup",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.LinearLR,
+                        start_factor=1.0 / plan.warmup_steps,
+                        total_iters=plan.warmup_steps - 1,
+                        # a warm-up of this run (skorch would count the
+                        # net's past epochs)
+                        last_epoch=-1,
+                        step_every="batch",
+                        event_name=None,
+                    ),
+                )
+            )
+        if plan.adaptive_learning_rate:
+            # MLPRegressor's learning_rate='adaptive': the step size is
+            # divided by 5 each time two iterations in a row fail to improve
+            # the watched score by tol (torch's ReduceLROnPlateau).
+            callbacks.append(
+                (
+                    "learning_rate",
+                    WarmupLRScheduler(
+                        policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                        monitor=stopper.monitor,
+                        mode="max" if early else "min",
+                        factor=0.2,
+                        patience=1,
+                        threshold=plan.tol,
+                        threshold_mode="abs",
+                    ),
+                )
+            )
         callbacks.append(("stop", stopper))
         if plan.verbose == 1:
             callbacks.append(("progress", EpochProgressBar(total=plan.epochs)))
@@ -512,7 +561,8 @@ class VAENet(LeanNeuralNet):
         del self.history[n_epochs:]
 
     def _drop_unfinished_epoch(self):
-        """Forget an epoch cut short by Ctrl-C, and early stopping's weight copy."""
+        """Forget an iteration cut short by Ctrl-C, early stopping's weight
+        copy and the step-size schedules' hold on the optimizer."""
         history = self.history
         if len(history) and "train_loss" not in history[-1]:
             # skorch stops on KeyboardInterrupt and keeps the weights: count
@@ -524,6 +574,11 @@ class VAENet(LeanNeuralNet):
             # device tensors that skorch's CUDA-to-CPU remapping does not see.
             if getattr(callback, "best_model_weights_", None) is not None:
                 callback.best_model_weights_ = None
+            # The step-size schedules hold the optimizer (and so the weights'
+            # tensors) outside skorch's CUDA-to-CPU remapping too; they are
+            # built anew at the start of every run.
+            if getattr(callback, "lr_scheduler_", None) is not None:
+                callback.lr_scheduler_ = None
 
     def _best_validation(self, plan, stopper):
         """(held-out ELBO, epoch) of the weights early stopping kept, else Nones."""
@@ -611,6 +666,16 @@ class WarmupEarlyStopping(EarlyStopping):
             self.best_epoch_ = epoch
             if self.load_best:
                 self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) < getattr(net, "kl_warmup", 0):
+            return
+        super().on_epoch_end(net, **kwargs)
+
+
+class WarmupLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` that, like :class:`WarmupEarlyStopping`,
+    ignores the KL warm-up iterations (their scores belong to a smaller beta)."""
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) < getattr(net, "kl_warmup", 0):

@@ -142,13 +142,13 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Hidden-layer activation, as in VAETransformer.
 
     max_iter : 'auto' or int, default='auto'
-        Maximum number of epochs, as in VAETransformer.
+        Maximum number of training iterations, as in VAETransformer.
 
     batch_size : int, default=128
         Rows per minibatch, as in VAETransformer.
 
-    learning_rate : float, default=1e-3
-        Adam's step size, as in VAETransformer.
+    learning_rate : float, default=5e-3
+        Adam's initial step size, and its schedule, as in VAETransformer.
 
     early_stopping : 'auto' or bool, default='auto'
         Stop on a held-out ELBO, as in VAETransformer, except that ``'auto'``
@@ -161,13 +161,13 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Rows held out for early stopping, as in VAETransformer.
 
     n_iter_no_change : 'auto' or int, default='auto'
-        Patience of the stopping rule, in epochs, as in VAETransformer.
+        Patience of the stopping rule, in iterations, as in VAETransformer.
 
     tol : float, default=1e-4
         Smallest improvement that counts, nats per row, as in VAETransformer.
 
     kl_warmup : int, default=0
-        Epochs of linear KL warm-up, as in VAETransformer.
+        Iterations of linear KL warm-up, as in VAETransformer.
 
     free_bits : float, default=0.0
         Minimum KL per latent dimension in the loss, as in VAETransformer.
@@ -216,7 +216,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         negative decision are outliers.
 
     n_iter_ : int
-        Number of epochs the VAE trained.
+        Number of iterations the VAE trained (see VAETransformer).
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -273,7 +273,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     same distribution (on digits, by about 20 nats an image), so ``'auto'``
     takes the fence of the held-out rows' scores: fitted on the training
     rows' scores instead, it flagged 37 % of new normal digits. Those rows
-    also chose the number of epochs, so the fence may sit slightly low.
+    also chose the number of iterations, so the fence may sit slightly low.
     A float ``contamination`` is a fraction of the training rows (the
     contract of scikit-learn's detectors), so a larger fraction of new
     normal rows is flagged; where normal rows can be held out, an offset
@@ -360,7 +360,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         activation="relu",
         max_iter="auto",
         batch_size=128,
-        learning_rate=1e-3,
+        learning_rate=5e-3,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change="auto",

@@ -103,25 +103,36 @@ class VAETransformer(
         Hidden-layer activation, as in :class:`~sklearn.neural_network.MLPRegressor`.
 
     max_iter : 'auto' or int, default='auto'
-        Maximum number of epochs (passes over the training data). ``'auto'``:
-        200, or as many as make 4000 Adam steps on small data.
+        Maximum number of training iterations. An iteration is one epoch (a
+        pass over the training rows) or, on data of fewer than 16
+        mini-batches, as many epochs as make at least 16 Adam steps (8
+        epochs of 150 rows at ``batch_size=128``): the held-out rows are
+        scored, and the stopping rules and the step size's schedule applied,
+        once an iteration. ``'auto'``: 200.
 
     batch_size : int, default=128
         Rows per minibatch (fewer if the data has fewer rows).
 
-    learning_rate : float, default=1e-3
-        Adam's step size.
+    learning_rate : float, default=5e-3
+        Adam's initial step size. Each :meth:`fit` warms it up linearly over
+        its first iteration (Goyal et al. 2017), then divides it by 5 each
+        time two iterations in a row fail to improve the watched score (the
+        held-out ELBO, or the training loss without early stopping) by
+        ``tol``: :class:`~sklearn.neural_network.MLPRegressor`'s
+        ``learning_rate='adaptive'`` schedule (torch's ``ReduceLROnPlateau``).
+        :meth:`partial_fit` keeps it constant.
 
     early_stopping : 'auto' or bool, default='auto'
         True: hold out ``validation_fraction`` of the rows, stop when their
         ELBO (scored with each row's fixed noise) has not improved by ``tol``
-        for ``n_iter_no_change`` epochs, and restore the best weights, the
+        for ``n_iter_no_change`` iterations, and restore the best weights, the
         starting ones included. False: stop when the training loss has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs. ``'auto'``: True
-        when at least 10 rows would be held out, else False; and on at most
-        5000 rows, the model is then refitted on all of them for the number
-        of epochs the held-out rows chose (0: the start, e.g. the factor
-        analysis of all rows), as ``GridSearchCV`` refits its best candidate.
+        improved by ``tol`` for ``n_iter_no_change`` iterations. ``'auto'``:
+        True when at least 10 rows would be held out, else False; and on at
+        most 5000 rows, the model is then refitted on all of them for the
+        number of iterations the held-out rows chose (0: the start, e.g. the
+        factor analysis of all rows), as ``GridSearchCV`` refits its best
+        candidate.
         With ``n_importance_samples`` > 1, the held-out score watched is the
         importance-weighted bound, the objective trained.
 
@@ -129,16 +140,18 @@ class VAETransformer(
         Fraction of the rows held out for early stopping.
 
     n_iter_no_change : 'auto' or int, default='auto'
-        Epochs without improvement before training stops. ``'auto'``: 10, or
-        as many as make 200 Adam steps on small data.
+        Iterations (see ``max_iter``) without improvement before training
+        stops. ``'auto'``: 5 (with the step size divided by 5 after the
+        second and the fourth).
 
     tol : float, default=1e-4
         Smallest improvement, in nats per sample, that counts.
 
     kl_warmup : int, default=0
-        Epochs over which the KL weight is ramped linearly from 0 to ``beta``
-        (Sonderby et al. 2016), against posterior collapse: epoch t of the
-        net's life (counted over warm starts and partial fits) trains with
+        Iterations (see ``max_iter``) over which the KL weight is ramped
+        linearly from 0 to ``beta`` (Sonderby et al. 2016), against posterior
+        collapse: iteration t of the net's life (counted over warm starts and
+        partial fits) trains with
         ``beta * min(1, t / kl_warmup)``. The stopping rules start counting
         at the end of the warm-up. 0 disables it.
 
@@ -155,7 +168,7 @@ class VAETransformer(
 
     warm_start : bool, default=False
         If True, :meth:`fit` continues from the weights of the previous fit
-        for up to ``max_iter`` more epochs (``n_iter_`` and ``loss_curve_``
+        for up to ``max_iter`` more iterations (``n_iter_`` and ``loss_curve_``
         keep counting), with the training parameters set since (``beta``,
         ``learning_rate``, ``batch_size``...); the network's shape stays.
 
@@ -188,8 +201,8 @@ class VAETransformer(
         as every sklearn estimator does.
 
     verbose : int, default=0
-        0: silent. 1: a progress bar over epochs (tqdm) with the loss, the
-        reconstruction term and the KL. 2: a table of every epoch.
+        0: silent. 1: a progress bar over iterations (tqdm) with the loss,
+        the reconstruction term and the KL. 2: a table of every iteration.
 
     device : str, default='cpu'
         Torch device for training and inference: ``'cpu'``, ``'cuda'``,
@@ -200,29 +213,31 @@ class VAETransformer(
     ----------
     net_ : skvae.VAENet
         The fitted training net. ``net_.module_`` is the torch
-        :class:`~skvae.VAEModule`; ``net_.history`` holds per-epoch
+        :class:`~skvae.VAEModule`; ``net_.history`` holds per-iteration
         ``train_loss``, ``train_reconstruction``, ``train_kl`` and
         ``train_elbo`` (nats per sample), and their ``valid_`` counterparts
         with early stopping.
 
     n_iter_ : int
-        Number of epochs trained (over all warm-started fits and partial
-        fits). With the refit of ``early_stopping='auto'``, those of the run
-        that chose the number of epochs, as ``loss_curve_`` and
-        ``validation_scores_``; the refit trains the best of them again.
+        Number of iterations trained (see ``max_iter``; over all warm-started
+        fits and partial fits, each of which counts one). With the refit of
+        ``early_stopping='auto'``, those of the run that chose their number,
+        as ``loss_curve_`` and ``validation_scores_``; the refit trains the
+        best of them again.
 
     loss_curve_ : list of float
-        Training loss (beta-weighted negative ELBO, nats per sample) per epoch.
+        Training loss (beta-weighted negative ELBO, nats per sample) per
+        iteration.
 
     validation_scores_ : list of float or None
-        Held-out ELBO (nats per sample) per epoch with ``early_stopping``, else
+        Held-out ELBO (nats per sample) per iteration with ``early_stopping``, else
         None. With ``n_importance_samples`` > 1, the held-out
         importance-weighted bound (16 draws per row) instead: the training
         objective, which early stopping then watches.
 
     best_validation_score_ : float or None
         Held-out score (as ``validation_scores_``) of the weights that early
-        stopping restored (the best epoch after the KL warm-up), else None.
+        stopping restored (the best iteration after the KL warm-up), else None.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -267,6 +282,9 @@ class VAETransformer(
     Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
     Autoencoders", ICLR 2016, arXiv:1509.00519.
 
+    P. Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet in 1
+    Hour", 2017, arXiv:1706.02677 (the step size's linear warm-up).
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -296,7 +314,7 @@ class VAETransformer(
         activation="relu",
         max_iter="auto",
         batch_size=128,
-        learning_rate=1e-3,
+        learning_rate=5e-3,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change="auto",
@@ -374,7 +392,7 @@ class VAETransformer(
         Warns
         -----
         ConvergenceWarning
-            When ``max_iter`` epochs end before the stopping rule fires.
+            When ``max_iter`` iterations end before the stopping rule fires.
         UserWarning
             When a categorical column has more categories than half the rows
             (an identifier or free text, which the model can only memorize).

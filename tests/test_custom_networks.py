@@ -229,4 +229,6 @@ def test_shape_check_draws_no_noise_and_learns_nothing(digits):
     built = vae.fit(digits[:64]).net_
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     norm = built.module_.encoder.norm
-    assert int(norm.num_batches_tracked) == 1  # the one training batch, no more
+    # The training batches of the one iteration (16 one-batch epochs of these
+    # 64 rows), no more: the shape check tracked nothing.
+    assert int(norm.num_batches_tracked) == vae.net_.n_weight_updates_ == 16

@@ -317,11 +317,17 @@ class InterruptingEncoder(torch.nn.Module):
 
 
 def test_keyboard_interrupt_leaves_model_fitted_to_epochs_done():
-    X = _X()  # 40 rows, batch 16: 3 steps per epoch; step 7 is in epoch 3
-    vae = VAETransformer(encoder=InterruptingEncoder, **{**FAST, "max_iter": 5})
+    # 40 rows, batch 16: 3 steps per epoch, 6 epochs (18 steps) per training
+    # iteration; step 43 is in iteration 3.
+    X = _X()
+    vae = VAETransformer(
+        encoder=InterruptingEncoder,
+        encoder_kwargs={"interrupt_at": 43},
+        **{**FAST, "max_iter": 5},
+    )
     vae.fit(X)  # returns normally, like skorch and MLPRegressor
-    assert vae.net_.module_.encoder.steps == 7
-    assert vae.n_iter_ == 2  # the finished epochs; the cut one is not counted
+    assert vae.net_.module_.encoder.steps == 43
+    assert vae.n_iter_ == 2  # the finished iterations; the cut one is not counted
     assert len(vae.loss_curve_) == len(vae.net_.history) == 2
     assert all(np.isfinite(vae.loss_curve_))
     Z = vae.transform(X)
