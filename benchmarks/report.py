@@ -34,6 +34,7 @@ MODULES = (
     "report_tabular",
     "report_imputation",
     "report_synthetic",
+    "report_speed",
 )
 for _name in MODULES:
     importlib.import_module(_name)
