@@ -413,10 +413,14 @@ class VAENet(LeanNeuralNet):
                     self.initialize_callbacks()
                 else:
                     self.initialize()
-                if valid is not None and not plan.kl_warmup:
-                    # The weights it starts from are a candidate too (epoch
-                    # 0): a model started at factor analysis keeps that
-                    # start unless training beats it on the held-out rows.
+                if valid is not None and not plan.kl_warmup and not epochs_before:
+                    # The weights a fresh net starts from are a candidate too
+                    # (epoch 0): a model started at factor analysis keeps
+                    # that start unless training beats it on the held-out
+                    # rows. Not in a warm start: there they are the last
+                    # fit's result, and under new settings (a larger beta)
+                    # the held-out ELBO would only fall, so that the start
+                    # always won and the continued fit changed nothing.
                     stopper.start_from = (
                         self.held_out_score(valid, _validation_key(plan)),
                         epochs_before,

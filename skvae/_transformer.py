@@ -94,8 +94,11 @@ class VAETransformer(
 
     hidden_layer_sizes : 'auto' or array-like of int, default='auto'
         Widths of the encoder's hidden layers; the decoder mirrors them.
-        ``'auto'``: (64, 64) below 1000 training rows, else (256, 256). Each
-        network also has a linear path beside its MLP, so that the model
+        ``'auto'``: (64, 64) below 1000 training rows, else (256, 256), by
+        the rows of the fit that builds the networks: with :meth:`partial_fit`,
+        the first chunk's (set the widths when the chunks are small and the
+        data large). A model loaded by :meth:`load_weights` keeps ``'auto'``
+        and the widths its file has. Each network also has a linear path beside its MLP, so that the model
         contains factor analysis; a Gaussian model starts as the factor
         analysis of the training rows (see Notes).
 
