@@ -224,7 +224,10 @@ def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
     exact log-likelihood, and training can only move on from there.
 
     FactorAnalysis (scikit-learn's) on the standardized rows ``u = (x -
-    mean) / scale`` (missing entries at 0, at most ``FA_START_ROWS`` rows)
+    mean) / scale`` (at most ``FA_START_ROWS`` rows; a missing entry at 0,
+    its feature's mean: FactorAnalysis takes no NaN, so on data with missing
+    entries the start is the factor analysis of the mean-filled rows, not of
+    the observed entries)
     gives loadings W, noise variances Psi and mean m. The loadings are rotated
     so that ``W^T Psi^-1 W = diag(lam)`` (an eigendecomposition; FA is
     invariant to rotations of z), which makes its posterior diagonal, as
