@@ -206,7 +206,8 @@ class VAENet(LeanNeuralNet):
     Raises
     ------
     DivergenceError
-        From :meth:`get_loss`, when the loss of a batch is not finite.
+        From :meth:`get_loss`, when the loss of a training batch is not finite
+        (a held-out batch's is recorded as it is).
     """
 
     def __init__(
@@ -298,11 +299,17 @@ class VAENet(LeanNeuralNet):
         return self._record(reconstruction, kl, loss, "train" if training else "valid")
 
     def _record(self, reconstruction, kl, loss, prefix):
-        """Record a batch's terms in the history; DivergenceError if not finite."""
+        """Record a batch's terms in the history; DivergenceError if a
+        training batch's loss is not finite.
+
+        A held-out batch's may be (a row far outside what the training rows
+        span overflows float32): it is recorded as it is, and early stopping
+        never counts it as an improvement; training goes on.
+        """
         recon_value, kl_value, loss_value = torch.stack(
             [reconstruction, kl, loss]
         ).tolist()
-        if not np.isfinite(loss_value):
+        if prefix == "train" and not np.isfinite(loss_value):
             raise DivergenceError(
                 f"the loss became {loss_value} in epoch {len(self.history)}"
             )

@@ -216,3 +216,19 @@ def test_a_warm_start_with_a_new_beta_trains():
     assert len(vae.net_.history) > n_before
     # the kept weights are some epoch of the continued run, not the start
     assert not np.array_equal(vae.transform(X), codes)
+
+
+def test_a_held_out_row_far_outside_the_training_rows_does_not_stop_the_fit():
+    """Its score overflows float32; training (on the other rows) goes on, and
+    early stopping never counts that score as an improvement."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    params = fast(early_stopping=True, n_iter_no_change=100, max_iter=3)
+    vae = VAETransformer(**params).fit(X)
+    X_far = X.copy()
+    X_far[vae._unseen_rows[0]] = 1e30
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        far = VAETransformer(**params).fit(X_far)
+    np.testing.assert_array_equal(far.loss_curve_, vae.loss_curve_)
+    assert not np.isfinite(far.validation_scores_).any()
