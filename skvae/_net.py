@@ -400,8 +400,9 @@ class VAENet(LeanNeuralNet):
             Whether the stopping rule fired, the epochs finished, and the
             held-out ELBO of the weights kept.
         """
-        rollback = self._snapshot() if self.initialized_ else None
-        epochs_before = len(self.history) if self.initialized_ else 0
+        warm = self.initialized_  # continuing a trained (or loaded) net
+        rollback = self._snapshot() if warm else None
+        epochs_before = len(self.history) if warm else 0
         stopper = self._configure(plan)
         data = X if sp.issparse(X) else as_tensor(X, X.dtype)
         train, valid = self._split(data, X, plan, seed)
@@ -420,7 +421,7 @@ class VAENet(LeanNeuralNet):
                     self.initialize_callbacks()
                 else:
                     self.initialize()
-                if valid is not None and not plan.kl_warmup and not epochs_before:
+                if valid is not None and not plan.kl_warmup and not warm:
                     # The weights a fresh net starts from are a candidate too
                     # (epoch 0): a model started at factor analysis keeps
                     # that start unless training beats it on the held-out
