@@ -326,7 +326,6 @@ class BaseVAE(BaseEstimator):
         # The statistics of the rows it trains on, as the start's.
         stats = data_statistics(X if init_rows is None else X[init_rows], likelihood)
         self._x_mean, self._x_scale = stats.mean, stats.scale
-        self._has_missing = stats.has_missing
         location = list(likelihood.location_columns(X.shape[1]))
         self._x_offset = None
         if location:
@@ -368,6 +367,9 @@ class BaseVAE(BaseEstimator):
             linear_path=self._linear_path,
         )
         self._built_architecture = architecture(self)
+        # whether the encoder takes the missingness mask (a weights file
+        # rebuilds it so): of these statistics, those of the refit's rows too
+        self._has_missing = stats.has_missing
         return VAENet(module, device=resolve_device(self.device))
 
     def _row_noise(self, n_samples, seed=None):

@@ -232,3 +232,19 @@ def test_a_held_out_row_far_outside_the_training_rows_does_not_stop_the_fit():
         far = VAETransformer(**params).fit(X_far)
     np.testing.assert_array_equal(far.loss_curve_, vae.loss_curve_)
     assert not np.isfinite(far.validation_scores_).any()
+
+
+def test_missing_entries_in_held_out_rows_only_survive_the_refit_and_a_file(
+    tmp_path,
+):
+    """The selection run's networks take no mask (its training rows have no
+    NaN), the refit's on every row do: the weights file rebuilds the refit's."""
+    X = np.random.RandomState(0).randn(100, 3)
+    params = fast(max_iter=3)
+    held = VAETransformer(**params, early_stopping=True).fit(X)._unseen_rows
+    X[held[0], 0] = np.nan
+    vae = VAETransformer(**params).fit(X)  # 'auto': refit on all rows
+    assert vae._unseen_rows is None and vae._has_missing
+    vae.save_weights(tmp_path / "vae.pt")
+    loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
+    np.testing.assert_array_equal(loaded.transform(X), vae.transform(X))
