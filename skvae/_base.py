@@ -18,6 +18,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
+from torch.distributions import constraints
 
 from skvae._factory import (
     architecture,
@@ -44,6 +45,7 @@ from skvae._validation import (
     check_random_state,
     check_support,
     clip_to_support,
+    describe_support,
     draw_seed,
     output_container,
     validate_data,
@@ -201,7 +203,7 @@ class BaseVAE(BaseEstimator):
         analysis of all the rows), as GridSearchCV refits its best candidate."""
         net = self._new_net(
             X,
-            data_statistics(X),
+            data_statistics(X, likelihood),
             likelihood,
             seed=self._rng.randint(2**31 - 1),
             X_init=X,
@@ -309,23 +311,18 @@ class BaseVAE(BaseEstimator):
 
         Draws, in order: the scoring noise's seed, the networks' seed, the
         training run's seed (which also splits off early stopping's held-out
-        rows). A Gaussian model starts as the factor analysis of the rows it
-        trains on: not of the held-out ones, whose score would otherwise
-        favour that start. Also returns the held-out rows' sorted indices
+        rows). The statistics (the encoder's standardization, the decoder's
+        output map, the variance floors, the centring) are those of the rows
+        it trains on, and a Gaussian model starts as their factor analysis:
+        the held-out ones shape nothing the model learns, so that their score
+        (early stopping's, the detector's threshold) is that of unseen rows.
+        Also returns the held-out rows' sorted indices
         (None without early stopping).
         """
         self._rng = check_random_state(draw_seed(self.random_state))
         self._noise_seed = int(self._rng.randint(2**62))
         self._n_fit_rows = X.shape[0]
-        stats = data_statistics(X)
-        self._x_mean, self._x_scale = stats.mean, stats.scale
-        self._has_missing = stats.has_missing
-        location = list(likelihood.location_columns(X.shape[1]))
-        self._x_offset = None
-        if location:
-            self._x_offset = np.zeros(X.shape[1])
-            self._x_offset[location] = stats.mean[location]
-        self._linear_path = True
+        self._auto_widths = None  # 'auto' resolves by these rows
         seed = self._rng.randint(2**31 - 1)
         run_seed = self._rng.randint(2**31 - 1)
         init_rows = held_out = None
@@ -334,6 +331,15 @@ class BaseVAE(BaseEstimator):
                 X.shape[0], self.validation_fraction, run_seed
             )
             init_rows, held_out = np.sort(train_index), np.sort(valid_index)
+        # The statistics of the rows it trains on, as the start's.
+        stats = data_statistics(X if init_rows is None else X[init_rows], likelihood)
+        self._x_mean, self._x_scale = stats.mean, stats.scale
+        location = list(likelihood.location_columns(X.shape[1]))
+        self._x_offset = None
+        if location:
+            self._x_offset = np.zeros(X.shape[1])
+            self._x_offset[location] = stats.mean[location]
+        self._linear_path = True
         net = self._new_net(
             X, stats, likelihood, seed=seed, X_init=X, init_rows=init_rows
         )
@@ -369,6 +375,9 @@ class BaseVAE(BaseEstimator):
             linear_path=self._linear_path,
         )
         self._built_architecture = architecture(self)
+        # whether the encoder takes the missingness mask (a weights file
+        # rebuilds it so): of these statistics, those of the refit's rows too
+        self._has_missing = stats.has_missing
         return VAENet(module, device=resolve_device(self.device))
 
     def _row_noise(self, n_samples, seed=None):
@@ -403,8 +412,12 @@ class BaseVAE(BaseEstimator):
 
     def _hidden_layer_sizes(self):
         """The hidden widths; ``'auto'``: (64, 64) below 1000 training rows,
-        else (256, 256) (the rows of the fit that built the networks)."""
+        else (256, 256) (the rows of the fit that built the networks), or
+        the widths of a weights file whose 'auto' resolved otherwise."""
         if isinstance(self.hidden_layer_sizes, str):
+            widths = getattr(self, "_auto_widths", None)
+            if widths is not None:
+                return widths
             small = getattr(self, "_n_fit_rows", 0) < AUTO_HIDDEN_ROWS
             return AUTO_HIDDEN_SMALL if small else AUTO_HIDDEN
         return hidden_layer_sizes(self.hidden_layer_sizes)
@@ -446,10 +459,16 @@ class BaseVAE(BaseEstimator):
         likelihood = self.net_.module_.likelihood
         X, n_clipped = clip_to_support(X, likelihood)
         if n_clipped:
+            where = ", ".join(
+                f"{type(lik).__name__}: {describe_support(lik.support)}"
+                for lik, _, _ in likelihood.column_blocks(X.shape[1])
+                if lik.support.event_dim == 0
+                and not isinstance(lik.support, constraints._Real)
+            )
             warnings.warn(
-                f"{n_clipped} values of X lie outside {likelihood.support}, where "
-                f"the {type(likelihood).__name__} likelihood is defined; they "
-                "were clipped into it for scoring.",
+                f"{n_clipped} values of X lie outside the support of their "
+                f"likelihood ({where}); they were clipped (counts rounded) into "
+                "it for scoring.",
                 UserWarning,
             )
         return X

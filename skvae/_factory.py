@@ -30,10 +30,11 @@ class DataStatistics(NamedTuple):
     """Per-feature statistics of the training rows (float64, NaN ignored).
 
     ``scale`` is the standard deviation, with constant, near-constant and
-    entirely missing features given sqrt(1e-3) times the typical (median) one, so
-    standardization never divides by ~0 (and a Gaussian decoder's variance
-    starts small there); an entirely missing feature has mean 0.
-    ``has_missing`` tells whether any entry was NaN.
+    entirely missing features given sqrt(1e-3) times the typical (median) one
+    of the features the same likelihood models, so standardization never
+    divides by ~0 (and a Gaussian decoder's variance starts small there); an
+    entirely missing feature has mean 0. ``has_missing`` tells whether any
+    entry was NaN.
     """
 
     mean: np.ndarray
@@ -42,8 +43,24 @@ class DataStatistics(NamedTuple):
     has_missing: bool
 
 
-def data_statistics(X):
-    """The :class:`DataStatistics` of X (dense or sparse; NaN: missing)."""
+def data_statistics(X, likelihood=None):
+    """The :class:`DataStatistics` of X (dense or sparse; NaN: missing).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        The training rows, data units.
+    likelihood : skvae.likelihoods.Likelihood, default=None
+        The model's likelihood: each feature's variance is floored at 1e-3
+        times the median variance of the features of its block
+        (``likelihood.column_blocks``), so that a Gaussian column's floor
+        depends on the Gaussian columns only, never on the units of the
+        one-hot or count columns beside it. None: one block of every feature.
+
+    Returns
+    -------
+    DataStatistics
+    """
     if sp.issparse(X):
         mean, var = mean_variance_axis(X, axis=0)
         has_missing = bool(np.isnan(X.data).any())
@@ -54,10 +71,24 @@ def data_statistics(X):
             mean = np.nanmean(X, axis=0, dtype=np.float64)
             var = np.nanvar(X, axis=0, dtype=np.float64)
     mean, var = np.nan_to_num(mean), np.nan_to_num(var)
-    typical = np.median(var)  # robust to a few columns in large units
-    typical = typical if typical > 0 else (var.mean() if var.mean() > 0 else 1.0)
-    scale = np.sqrt(np.maximum(var, 1e-3 * typical))
+    n_features = len(var)
+    blocks = (
+        [range(n_features)]
+        if likelihood is None
+        else [list(b.columns) for b in likelihood.column_blocks(n_features)]
+    )
+    floor = np.empty(n_features)
+    for columns in blocks:
+        floor[columns] = 1e-3 * _typical_variance(var[columns])
+    scale = np.sqrt(np.maximum(var, floor))
     return DataStatistics(mean, var, scale, has_missing)
+
+
+def _typical_variance(var):
+    """The median variance (robust to a few columns in large units); the mean,
+    or 1, where the median is 0."""
+    typical = np.median(var)
+    return typical if typical > 0 else (var.mean() if var.mean() > 0 else 1.0)
 
 
 def build_module(
@@ -193,7 +224,10 @@ def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
     exact log-likelihood, and training can only move on from there.
 
     FactorAnalysis (scikit-learn's) on the standardized rows ``u = (x -
-    mean) / scale`` (missing entries at 0, at most ``FA_START_ROWS`` rows)
+    mean) / scale`` (at most ``FA_START_ROWS`` rows; a missing entry at 0,
+    its feature's mean: FactorAnalysis takes no NaN, so on data with missing
+    entries the start is the factor analysis of the mean-filled rows, not of
+    the observed entries)
     gives loadings W, noise variances Psi and mean m. The loadings are rotated
     so that ``W^T Psi^-1 W = diag(lam)`` (an eigendecomposition; FA is
     invariant to rotations of z), which makes its posterior diagonal, as

@@ -212,7 +212,8 @@ class VAENet(LeanNeuralNet):
     Raises
     ------
     DivergenceError
-        From :meth:`get_loss`, when the loss of a batch is not finite.
+        From :meth:`get_loss`, when the loss of a training batch is not finite
+        (a held-out batch's is recorded as it is).
     """
 
     def __init__(
@@ -308,11 +309,17 @@ class VAENet(LeanNeuralNet):
         return self._record(reconstruction, kl, loss, "train" if training else "valid")
 
     def _record(self, reconstruction, kl, loss, prefix):
-        """Record a batch's terms in the history; DivergenceError if not finite."""
+        """Record a batch's terms in the history; DivergenceError if a
+        training batch's loss is not finite.
+
+        A held-out batch's may be (a row far outside what the training rows
+        span overflows float32): it is recorded as it is, and early stopping
+        never counts it as an improvement; training goes on.
+        """
         recon_value, kl_value, loss_value = torch.stack(
             [reconstruction, kl, loss]
         ).tolist()
-        if not np.isfinite(loss_value):
+        if prefix == "train" and not np.isfinite(loss_value):
             raise DivergenceError(
                 f"the loss became {loss_value} in epoch {len(self.history)}"
             )
@@ -403,8 +410,9 @@ class VAENet(LeanNeuralNet):
             Whether the stopping rule fired, the epochs finished, and the
             held-out ELBO of the weights kept.
         """
-        rollback = self._snapshot() if self.initialized_ else None
-        epochs_before = len(self.history) if self.initialized_ else 0
+        warm = self.initialized_  # continuing a trained (or loaded) net
+        rollback = self._snapshot() if warm else None
+        epochs_before = len(self.history) if warm else 0
         stopper = self._configure(plan)
         data = X if sp.issparse(X) else as_tensor(X, X.dtype)
         train, valid = self._split(data, X, plan, seed)
@@ -423,10 +431,14 @@ class VAENet(LeanNeuralNet):
                     self.initialize_callbacks()
                 else:
                     self.initialize()
-                if valid is not None and not plan.kl_warmup:
-                    # The weights it starts from are a candidate too (epoch
-                    # 0): a model started at factor analysis keeps that
-                    # start unless training beats it on the held-out rows.
+                if valid is not None and not plan.kl_warmup and not warm:
+                    # The weights a fresh net starts from are a candidate too
+                    # (epoch 0): a model started at factor analysis keeps
+                    # that start unless training beats it on the held-out
+                    # rows. Not in a warm start: there they are the last
+                    # fit's result, and under new settings (a larger beta)
+                    # the held-out ELBO would only fall, so that the start
+                    # always won and the continued fit changed nothing.
                     stopper.start_from = (
                         self.held_out_score(valid, _validation_key(plan)),
                         epochs_before,

@@ -155,7 +155,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         never refits on all the rows: it holds out ``validation_fraction`` of
         the rows when that is at least 10 of them (``early_stopping=True``),
         else none (``False``), and keeps the model that has not seen the
-        held-out rows, so that their scores can set the ``'auto'`` threshold.
+        held-out rows (not in training, nor in the statistics its networks
+        are built from), so that their scores can set the ``'auto'``
+        threshold.
 
     validation_fraction : float, default=0.1
         Rows held out for early stopping, as in VAETransformer.

@@ -211,8 +211,9 @@ def load(cls, path, **params):
         widths = list(data.get("hidden_widths", state["params"]["hidden_layer_sizes"]))
         vae._n_fit_rows = data.get("n_fit_rows", 0)
         if list(vae._hidden_layer_sizes()) != widths:
-            # 'auto' of another skvae version: the file's widths build the net
-            vae.hidden_layer_sizes = tuple(widths)
+            # 'auto' of another skvae version: the file's widths build the
+            # net, and get_params still says 'auto', as the file's params do
+            vae._auto_widths = tuple(widths)
     vae._noise_seed = data["noise_seed"]
     vae._x_mean, vae._x_scale = data["mean"].numpy(), data["scale"].numpy()
     vae._x_offset = None if data["offset"] is None else data["offset"].numpy()

@@ -186,6 +186,12 @@ class TableEncoder:
             for name in self.categories
             if self.library == "pandas" and self.dtypes[name] == "category"
         }
+        # a polars Enum's categories, in its order (unseen ones too)
+        self.polars_categories = {
+            name: list(dtypes[name].categories.to_list())
+            for name in self.categories
+            if self.library == "polars" and self.dtypes[name].startswith("Enum")
+        }
         names, groups = [], []
         for name in self.columns:
             if name in self.categories:
@@ -268,8 +274,11 @@ class TableEncoder:
 
         Categorical groups become the category of their largest value (a
         one-hot draw's 1, or the most probable category of the means);
-        integer columns are rounded. ``output`` is 'pandas', 'polars' or
-        'default' (an object ndarray).
+        boolean columns are True where the value is at least 0.5 (a mean, or
+        a draw of the column's likelihood); integer columns are rounded and
+        clipped to their dtype's range (0-255 for uint8). ``output`` is
+        'pandas', 'polars' (each column in its training dtype, categories as
+        in the training table) or 'default' (an object ndarray).
         """
         columns = {}
         position = 0
@@ -282,8 +291,11 @@ class TableEncoder:
                 position += width
             else:
                 values = X_model[:, position]
-                if _is_integer_dtype_name(self.dtypes[name]):
-                    values = np.rint(values)
+                dtype = self.dtypes[name]
+                if _is_bool_dtype_name(dtype):
+                    values = values >= 0.5
+                elif _is_integer_dtype_name(dtype):
+                    values = np.clip(np.rint(values), *_integer_range(dtype))
                 columns[name] = values
                 position += 1
         if output == "pandas":
@@ -322,7 +334,10 @@ class TableEncoder:
         df = pl.DataFrame(series)
         casts = {}
         for name in self.columns:
-            dtype = _polars_dtype(self.dtypes[name])
+            if name in self.polars_categories:
+                dtype = pl.Enum([str(c) for c in self.polars_categories[name]])
+            else:
+                dtype = _polars_dtype(self.dtypes[name])
             if dtype is not None:
                 casts[name] = dtype
         return df.cast(casts) if casts else df
@@ -345,6 +360,9 @@ class TableEncoder:
             "pandas_categories": {
                 k: [_plain(c) for c in v] for k, v in self.pandas_categories.items()
             },
+            "polars_categories": {
+                k: [_plain(c) for c in v] for k, v in self.polars_categories.items()
+            },
             "feature_names_out": self.feature_names_out,
             "groups": self.groups,
         }
@@ -364,6 +382,7 @@ class TableEncoder:
             setattr(encoder, key, state[key])
         # files from before labels were kept: the names were the labels
         encoder.labels = state.get("labels", state["columns"])
+        encoder.polars_categories = state.get("polars_categories", {})
         return encoder
 
 
@@ -399,22 +418,32 @@ def _is_integer_dtype_name(name):
     return name.lower().lstrip("u").startswith("int")
 
 
+def _is_bool_dtype_name(name):
+    return name.lower() in ("bool", "boolean")
+
+
+def _integer_range(name):
+    """(lowest, highest) value of an integer dtype named ``name`` (numpy,
+    pandas or polars: 'uint8', 'Int64', 'UInt16'), as floats that cast back
+    to it; (-inf, inf) for one numpy does not know (polars' Int128)."""
+    try:
+        info = np.iinfo(np.dtype(name.lower()))
+    except TypeError:
+        return -np.inf, np.inf
+    low, high = float(info.min), float(info.max)
+    if high > info.max:  # 2**63 - 1 is not a float64: the float below it
+        high = np.nextafter(high, 0.0)
+    return low, high
+
+
 def _polars_dtype(name):
+    """The polars dtype named ``name`` (its text in the schema), else None."""
     import polars as pl
 
-    table = {
-        "Int64": pl.Int64,
-        "Int32": pl.Int32,
-        "Int16": pl.Int16,
-        "Int8": pl.Int8,
-        "UInt64": pl.UInt64,
-        "UInt32": pl.UInt32,
-        "Float32": pl.Float32,
-        "Float64": pl.Float64,
-        "Boolean": pl.Boolean,
-        "Categorical": pl.Categorical,
-    }
-    return table.get(name)
+    dtype = getattr(pl, name, None)
+    if isinstance(dtype, type) and issubclass(dtype, pl.DataType):
+        return dtype
+    return None
 
 
 # ------------------------------------------------------ likelihood blocks

@@ -94,8 +94,11 @@ class VAETransformer(
 
     hidden_layer_sizes : 'auto' or array-like of int, default='auto'
         Widths of the encoder's hidden layers; the decoder mirrors them.
-        ``'auto'``: (64, 64) below 1000 training rows, else (256, 256). Each
-        network also has a linear path beside its MLP, so that the model
+        ``'auto'``: (64, 64) below 1000 training rows, else (256, 256), by
+        the rows of the fit that builds the networks: with :meth:`partial_fit`,
+        the first chunk's (set the widths when the chunks are small and the
+        data large). A model loaded by :meth:`load_weights` keeps ``'auto'``
+        and the widths its file has. Each network also has a linear path beside its MLP, so that the model
         contains factor analysis; a Gaussian model starts as the factor
         analysis of the training rows (see Notes).
 
@@ -137,7 +140,10 @@ class VAETransformer(
         importance-weighted bound, the objective trained.
 
     validation_fraction : float, default=0.1
-        Fraction of the rows held out for early stopping.
+        Fraction of the rows held out for early stopping. They only score:
+        the statistics the networks are built from (standardization, output
+        map, variance floors) and the factor-analysis start are the training
+        rows'.
 
     n_iter_no_change : 'auto' or int, default='auto'
         Iterations (see ``max_iter``) without improvement before training
@@ -171,6 +177,10 @@ class VAETransformer(
         for up to ``max_iter`` more iterations (``n_iter_`` and ``loss_curve_``
         keep counting), with the training parameters set since (``beta``,
         ``learning_rate``, ``batch_size``...); the network's shape stays.
+        With early stopping it keeps the best of the epochs it trains, never
+        the weights it started from: those are the previous fit's result,
+        and under a larger ``beta`` their held-out ELBO (which early stopping
+        watches) would always win, so the fit would change nothing.
 
     encoder : torch.nn.Module instance or class, default=None
         A custom encoder network. Called on a float tensor of shape
@@ -524,7 +534,9 @@ class VAETransformer(
             ``set_output(transform='pandas')`` (or ``'polars'``): a DataFrame
             with the training columns and dtypes, categorical columns as their
             categories (the drawn one, or the most probable with
-            ``decoder_noise=False``) and integer columns rounded; fitted on
+            ``decoder_noise=False``), boolean columns True where the value
+            (mean or draw) is at least 0.5, and integer columns rounded and
+            clipped to their dtype's range; fitted on
             one with categorical columns, without ``set_output``: an object
             array of the same values.
 

@@ -122,13 +122,16 @@ def _check_values(values, support, label, method, where, part):
     if not bool(ok.all()):
         bad = np.asarray(values)[~ok.numpy()]
         raise ValueError(
-            f"likelihood={label!r} needs {_describe(support)} in {method}, but "
+            f"likelihood={label!r} needs {describe_support(support)} in {method}, but "
             f"X{where} holds e.g. {bad.ravel()[:3].tolist()}."
         )
 
 
-def _describe(support):
-    """A constraint in words."""
+def describe_support(support):
+    """A constraint in words ("non-negative integers", "[0, 1]", ...)."""
+    bounds = _interval(support)
+    if bounds is not None:
+        return f"[{bounds[0]:g}, {bounds[1]:g}]"
     if isinstance(support, constraints._IntegerGreaterThan):
         if support.lower_bound == 0:
             return "non-negative integers"
@@ -146,32 +149,57 @@ def _registered_name(likelihood):
     return type(likelihood).__name__
 
 
+def _integer_bounds(support):
+    """``(lower, upper)`` of an integer support (upper may be inf), else None."""
+    if isinstance(support, constraints._IntegerGreaterThan):
+        return support.lower_bound, np.inf
+    if isinstance(support, constraints._IntegerInterval):
+        return support.lower_bound, support.upper_bound
+    return None
+
+
+def _into(values, bounds, integer):
+    """Values moved into ``bounds`` (rounded first when ``integer``), and how
+    many moved; NaN (missing) stays."""
+    lower, upper = bounds
+    inside = np.clip(np.rint(values) if integer else values, lower, upper)
+    moved = int(np.count_nonzero(inside != values) - np.isnan(values).sum())
+    return inside, moved
+
+
 def clip_to_support(X, likelihood):
-    """X with each block's values clipped into its interval support (a copy
-    where anything changes) and how many values moved; other supports as is."""
+    """X with each block's values moved into its likelihood's support (a copy
+    where anything changes) and how many values moved.
+
+    Interval supports (the Bernoulli's [0, 1]) are clipped; integer supports
+    (counts) are rounded to the nearest integer and clipped to their bounds
+    (a negative count becomes 0), so that a count likelihood scores
+    probabilities of counts, never -inf or a density of 1.5. Other supports
+    are left as they are.
+    """
     n_out, copied = 0, False
     for block in likelihood.column_blocks(X.shape[1]):
         bounds = _interval(block.likelihood.support)
-        if bounds is None:
-            continue
-        lower, upper = bounds
+        integer = bounds is None
+        if integer:
+            bounds = _integer_bounds(block.likelihood.support)
+            if bounds is None:
+                continue
         columns = list(block.columns)
         if len(columns) == X.shape[1]:
-            values = _values(X)
-            moved = int(np.count_nonzero((values < lower) | (values > upper)))
+            inside, moved = _into(_values(X), bounds, integer)
             if moved:
                 if not copied:
                     X, copied = X.copy(), True
-                np.clip(_values(X), lower, upper, out=_values(X))
+                _values(X)[...] = inside
             n_out += moved
             continue
         if sp.issparse(X):
             X = X.toarray()  # mixed blocks: rows of a table, not wide sparse data
-        part = X[:, columns]
-        moved = int(np.count_nonzero((part < lower) | (part > upper)))
+        inside, moved = _into(X[:, columns], bounds, integer)
         if moved:
             if not copied:
                 X, copied = np.array(X), True
-            X[:, columns] = np.clip(part, lower, upper)
+            X[:, columns] = inside
         n_out += moved
     return X, n_out

@@ -200,10 +200,17 @@ def test_auto_hidden_layer_sizes_load_as_auto(X_gauss, tmp_path):
 def test_auto_widths_of_another_version_load_from_the_file(
     X_gauss, tmp_path, monkeypatch
 ):
-    """Where 'auto' would now resolve otherwise, the file's widths build the net."""
+    """Where 'auto' would now resolve otherwise, the file's widths build the
+    net, and get_params still says 'auto' (as the file's parameters do)."""
     vae = VAETransformer(**{**FAST, "hidden_layer_sizes": "auto"}).fit(X_gauss)
     vae.save_weights(tmp_path / "vae.pt")
     monkeypatch.setattr("skvae._base.AUTO_HIDDEN_ROWS", 1)  # 'auto' now (256, 256)
     loaded = VAETransformer.load_weights(tmp_path / "vae.pt")
-    assert loaded.get_params()["hidden_layer_sizes"] == (64, 64)
+    assert loaded.get_params()["hidden_layer_sizes"] == "auto"
+    assert loaded._hidden_layer_sizes() == (64, 64)
     np.testing.assert_array_equal(loaded.transform(X_gauss), vae.transform(X_gauss))
+    # a warm start continues those networks; a fresh fit resolves 'auto' anew
+    loaded.set_params(warm_start=True, max_iter=1).fit(X_gauss)
+    assert loaded._hidden_layer_sizes() == (64, 64)
+    loaded.set_params(warm_start=False).fit(X_gauss)
+    assert loaded._hidden_layer_sizes() == (256, 256)

@@ -129,7 +129,8 @@ class ContinuousBernoulli(Likelihood):
         eta is the maximum-likelihood fit of a decoder that ignores z (the
         place a Gaussian starts from with the data's mean and variance);
         ``logit(x_mean)``, the Bernoulli's start, would give means pulled
-        towards 1/2 (a feature of mean 0.1 would start at mean 0.27).
+        towards 1/2 (a feature of mean 0.1 would start at mean 0.330,
+        ``cb_mean(logit(0.1))``).
         ``out_scale`` is 1 (logit units), as for the Bernoulli.
         """
         target = x_mean.to(torch.float64).clamp(MEAN_CLIP, 1 - MEAN_CLIP)

@@ -48,7 +48,7 @@ class StudentT(Likelihood):
     :func:`student_t_log_prob`; as df -> inf it is the Gaussian likelihood.
 
     - **Degrees of freedom**: ``df = min_df + softplus(raw)``, started at
-      ``df_init``. With the default ``min_df=1``, df > 1 always, so the mean
+      ``df_init``. ``min_df`` is at least 1, so df > 1 always and the mean
       exists and :meth:`mean` (the location) is E[x | z]; the variance
       ``sigma^2 df / (df - 2)`` is infinite while df <= 2 (Cauchy-like tails
       remain reachable). Raise ``min_df`` to 2 to keep it finite.
@@ -68,7 +68,9 @@ class StudentT(Likelihood):
     df_init : float, default=5.0
         Starting degrees of freedom, > 2 and > ``min_df``.
     min_df : float, default=1.0
-        Lower bound of the degrees of freedom (df > min_df always), >= 0.
+        Lower bound of the degrees of freedom (df > min_df always), >= 1, so
+        that E[x | z] exists (:meth:`mean`, used by imputation and
+        ``inverse_transform``). ValueError below 1.
     min_variance_ratio : float, default=1e-3
         Floor of each sigma^2, as a fraction of its start.
     near_constant_ratio : float or None, default=None
@@ -97,8 +99,11 @@ class StudentT(Likelihood):
         self, df_init=5.0, min_df=1.0, min_variance_ratio=1e-3, near_constant_ratio=None
     ):
         super().__init__()
-        if not min_df >= 0:
-            raise ValueError(f"min_df must be >= 0, got {min_df!r}.")
+        if not min_df >= 1:
+            raise ValueError(
+                f"min_df must be >= 1, got {min_df!r}: below df = 1 the t has no "
+                "mean, and E[x | z] (imputation, inverse_transform) would not exist."
+            )
         if not (df_init > 2 and df_init > min_df):
             raise ValueError(
                 f"df_init must be > 2 and > min_df={min_df!r}, got {df_init!r}."
