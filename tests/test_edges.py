@@ -230,7 +230,12 @@ def test_a_held_out_row_far_outside_the_training_rows_does_not_stop_the_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         far = VAETransformer(**params).fit(X_far)
-    np.testing.assert_array_equal(far.loss_curve_, vae.loss_curve_)
+    # The same training until the schedule acts on the held-out score: two
+    # iterations without a gain divide the step size by 5 (as for any
+    # plateau), so the third differs.
+    assert len(far.loss_curve_) == len(vae.loss_curve_) == 3
+    np.testing.assert_array_equal(far.loss_curve_[:2], vae.loss_curve_[:2])
+    assert np.isfinite(far.loss_curve_).all()
     assert not np.isfinite(far.validation_scores_).any()
 
 
