@@ -57,6 +57,14 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     ``get_feature_names_out`` and ``set_output``. Observed entries are
     returned as they are, bit for bit.
 
+    A DataFrame with categorical columns (pandas ``category``, string or
+    object columns; see ``categorical_features``) is imputed in one model
+    with its numeric columns, each categorical column one-hot inside with a
+    categorical likelihood (as in VAETransformer): a missing category gets
+    the most probable category given the row's observed entries, or a draw
+    with ``sample_posterior=True``, and :meth:`transform` returns a
+    DataFrame with the table's columns, dtypes and index.
+
     The VAE's hyperparameters are the imputer's own parameters, under the
     same names and meanings as in :class:`~skvae.VAETransformer`, so that
     :class:`~sklearn.model_selection.GridSearchCV` tunes them directly
@@ -98,6 +106,8 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         Features entirely missing at fit are dropped from the output
         (False) or kept (True), their missing entries imputed with 0, as in
         sklearn's imputers. The VAE never sees them.
+        With categorical columns, a column entirely missing is an error
+        instead.
 
     beta : float, default=1.0
         KL weight of the training loss (beta-VAE), as in VAETransformer.
@@ -234,7 +244,14 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     ``w_s / sum_t w_t`` and x_mis drawn from p(x_mis | z_s) (sampling
     importance resampling, MIWAE section 4.2;
     :meth:`skvae.VAEModule.sample_imputation`). A row with nothing observed
-    gets the model's marginal mean (or a draw from p(x)). Each row's draws
+    gets the model's marginal mean (or a draw from p(x)).
+
+    For a categorical column, E[x | z] is the vector of its categories'
+    probabilities (softmax of the decoder's logits), so the weighted mean
+    above estimates P(x_j = c | x_obs) for each category c, and the
+    imputation is the category that maximizes it: the most probable category
+    under the model, the choice with the fewest expected errors. With
+    ``sample_posterior=True`` the category is drawn from p(x_j | z_s). Each row's draws
     derive from its own values and the fit's seed, so :meth:`transform` is
     deterministic and a row's imputation does not depend on the other rows
     (two identical rows get identical draws).
@@ -377,7 +394,9 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training data with missing entries marked by ``missing_values``;
             numbers (converted to float64 unless float32), a DataFrame
-            (``pd.NA`` and polars nulls count as NaN) or a list of rows.
+            (``pd.NA`` and polars nulls count as NaN; categorical columns
+            allowed, their missing entries NaN, None or ``pd.NA``) or a list
+            of rows.
 
         y : None
             Ignored.
@@ -390,9 +409,12 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If X holds inf, NaN while ``missing_values`` is not NaN, strings,
-            a table column that is not numeric (a category or a date, named
-            in the message), has no rows or features, or as
+            If X holds inf, NaN while ``missing_values`` is not NaN, strings
+            outside a DataFrame's categorical columns, a table column that is
+            neither numeric nor categorical (a date, named in the message),
+            a table column with no observed value when X has categorical
+            columns, or ``missing_values`` other than NaN with categorical
+            columns; if X has no rows or features, or as
             :meth:`VAETransformer.fit` (values outside the likelihood's
             support, a diverging training). A previous fit is then left as it
             was.
@@ -536,24 +558,33 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data to complete, missing entries marked by ``missing_values``.
+            Data to complete, missing entries marked by ``missing_values``;
+            a DataFrame with the columns of fit for an imputer fitted on one
+            with categorical columns.
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features_out)
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
             X with its missing entries filled in, in X's dtype (float32 or
             float64); observed entries are X's own, bit for bit. Features
             entirely missing at fit are dropped, or kept with 0 in place of
             their missing entries (``keep_empty_features``); the indicator's
-            columns follow (``add_indicator``).
+            columns follow (``add_indicator``). Fitted on a DataFrame with
+            categorical columns: a DataFrame (polars for polars) with X's
+            columns, dtypes and index, each missing category its most
+            probable category given the row's observed entries (or a draw);
+            a category unseen in fit stays as it is (the model reads it as
+            missing); the indicator's 0/1 columns follow.
 
         Raises
         ------
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds inf, NaN while ``missing_values`` is not NaN, strings,
-            or has the wrong number of features.
+            If X holds inf, NaN while ``missing_values`` is not NaN, strings
+            (outside a fitted table's categorical columns), has the wrong
+            number of features, or is not a DataFrame with fit's columns
+            when fitted on one with categorical columns.
         """
         check_is_fitted(self)
         if getattr(self, "_table_columns", None) is not None:

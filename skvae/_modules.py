@@ -581,7 +581,7 @@ class VAEModule(nn.Module):
         eps : torch.Tensor of shape (S, 1 or batch, n_components)
             Standard normal noise.
         prior_fraction : float in [0, 1], default=0.5
-            a, the prior's share of the proposals.
+            The prior's share a of the proposals.
 
         Returns
         -------
