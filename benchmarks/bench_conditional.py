@@ -98,8 +98,8 @@ def main(argv=None):
     import torch
     from sklearn.model_selection import train_test_split
 
-    from skvae import VAETransformer
     import skvae._base as base
+    from skvae import VAETransformer
 
     torch.set_num_threads(1)
     df, categorical = load_adult(args.data)
@@ -181,12 +181,17 @@ def main(argv=None):
 
     out = {
         "benchmark": "conditional",
-        "command": "python benchmarks/bench_conditional.py " + " ".join(argv or sys.argv[1:]),
+        "command": "python benchmarks/bench_conditional.py "
+        + " ".join(argv or sys.argv[1:]),
         "given": given,
         "n_rows": n,
         "real_test_rows": int(len(real)),
-        "fit": {"epochs": int(vae.n_iter_), "cpu_s": round(fit_cpu, 1),
-                "wall_s": round(fit_wall, 1), "params": "VAETransformer(random_state=0)"},
+        "fit": {
+            "epochs": int(vae.n_iter_),
+            "cpu_s": round(fit_cpu, 1),
+            "wall_s": round(fit_wall, 1),
+            "params": "VAETransformer(random_state=0)",
+        },
         "versions": {"torch": torch.__version__, "pandas": pd.__version__},
         "results": rows,
     }

@@ -117,8 +117,9 @@ def impute(method, X_miss, categorical, seed):
     if method == "simple":
         out = X_miss.copy()
         out[numeric] = SimpleImputer(strategy="mean").fit_transform(X_miss[numeric])
+        cats = X_miss[categorical].astype(object)
         filled = SimpleImputer(strategy="most_frequent").fit_transform(
-            X_miss[categorical].astype(object).where(X_miss[categorical].notna(), np.nan)
+            cats.where(X_miss[categorical].notna(), np.nan)
         )
         for k, column in enumerate(categorical):
             out[column] = filled[:, k]
