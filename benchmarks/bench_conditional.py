@@ -51,7 +51,9 @@ DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "adult" / "adult.csv"
 def load_adult(path):
     """adult as a DataFrame, text columns as categories; and their names."""
     df = pd.read_csv(path, skipinitialspace=True)
-    categorical = [c for c in df.columns if df[c].dtype == object]
+    categorical = [
+        c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
+    ]
     for c in categorical:
         df[c] = df[c].astype("category")
     return df, categorical

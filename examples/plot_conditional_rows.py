@@ -46,8 +46,9 @@ candidates = [
 adult = next((Path(p) for p in candidates if p and Path(p).is_file()), None)
 if adult is not None:
     table = pd.read_csv(adult, skipinitialspace=True)
-    for column in table.columns[table.dtypes == object]:
-        table[column] = table[column].astype("category")
+    for column in table.columns:  # the text columns (object or str dtype)
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = table[column].astype("category")
     given, more = {"income": ">50K"}, {"sex": "Female"}
     numeric, categorical = "age", "relationship"
     print(f"Data: adult ({adult.name})")
@@ -89,7 +90,7 @@ print(rows.head())
 # %%
 # Two columns fixed: any subset of columns, categorical or numeric.
 both = vae.sample(n_rows, random_state=0, decoder_noise=True, given={**given, **more})
-print(both[list({**given, **more})].value_counts())
+print(both[list({**given, **more})].astype(str).value_counts())
 
 # %%
 # Do the conditioned rows look like the real rows with that value? Against

@@ -251,10 +251,11 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     above estimates P(x_j = c | x_obs) for each category c, and the
     imputation is the category that maximizes it: the most probable category
     under the model, the choice with the fewest expected errors. With
-    ``sample_posterior=True`` the category is drawn from p(x_j | z_s). Each row's draws
-    derive from its own values and the fit's seed, so :meth:`transform` is
-    deterministic and a row's imputation does not depend on the other rows
-    (two identical rows get identical draws).
+    ``sample_posterior=True`` the category is drawn from p(x_j | z_s).
+
+    Each row's draws derive from its own values and the fit's seed, so
+    :meth:`transform` is deterministic and a row's imputation does not
+    depend on the other rows (two identical rows get identical draws).
 
     The defaults differ from VAETransformer's where imputation asked for
     it. Measured during development on breast_cancer with 50 % of the entries
