@@ -39,6 +39,7 @@ from skvae._runtime import (
 )
 from skvae._tabular import (
     TableEncoder,
+    _is_integer_dtype_name,
     joined_likelihood,
     likelihood_blocks,
     table_library,
@@ -483,6 +484,15 @@ class BaseVAE(BaseEstimator):
                 raise ValueError(
                     f"given[{key!r}] = {value!r}: the value of column {name!r} "
                     "must be finite."
+                )
+            if (
+                table is not None
+                and _is_integer_dtype_name(table.dtypes.get(name, ""))
+                and float(value) != round(value)
+            ):
+                raise ValueError(
+                    f"given[{key!r}] = {value!r}: column {name!r} holds integers "
+                    f"(dtype {table.dtypes[name]}), so its value must be one."
                 )
             row[cols[0]] = float(value)
         likelihood = self.net_.module_.likelihood

@@ -521,7 +521,8 @@ class VAETransformer(
             DataFrame (or by position), by index for one fitted on an array.
             A categorical column's value must be one of its categories seen
             in fit; a numeric column's, a finite number in its likelihood's
-            support. None or ``{}``: unconditional rows.
+            support (an integer for an integer column of a table). None or
+            ``{}``: unconditional rows.
 
         n_iw_samples : int or None, default=None
             Proposals of z drawn for ``given`` (M in Notes); the cost grows
@@ -547,7 +548,8 @@ class VAETransformer(
             twice), gives a categorical column a value that is not one of
             its categories (the message names the column, the value and the
             categories), or a numeric column a value that is not a finite
-            number in its likelihood's support.
+            number in its likelihood's support (an integer for an integer
+            column of a table).
         TypeError
             If ``given`` is not a dict.
 

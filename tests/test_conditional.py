@@ -118,6 +118,7 @@ def test_a_seed_reproduces_the_rows_and_empty_given_is_plain_sampling(fitted):
         ({"height": 1.0}, ValueError, "'height', which is not a column"),
         ({"size": "big"}, ValueError, "column 'size' is numeric"),
         ({"size": np.nan}, ValueError, "must be finite"),
+        ({"count": 2.5}, ValueError, "'count' holds integers .*int64"),
         ({"size": 1.0, 0: 2.0}, ValueError, "fixes column 'size' twice"),
         ([("kind", "a")], TypeError, "given must be a dict"),
     ],
