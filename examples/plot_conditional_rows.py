@@ -1,7 +1,7 @@
 """
-=================================================
+====================================================
 Conditional rows: some columns fixed, the rest drawn
-=================================================
+====================================================
 
 "1,000 rows with income = >50K": the request that synthetic-data users make
 most after plain sampling. :meth:`skvae.VAETransformer.sample` takes
