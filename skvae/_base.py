@@ -9,7 +9,9 @@ net (``_net``), the runtime helpers and sklearn's validation.
 
 import copy
 import dataclasses
+import math
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,9 +32,15 @@ from skvae._factory import (
 from skvae._modules import ACTIVATIONS
 from skvae._net import DivergenceError, TrainingPlan, VAENet, validation_split
 from skvae._noise import RowNoise
-from skvae._runtime import map_rows, resolve_device, torch_dtype
+from skvae._runtime import (
+    limited_torch_threads,
+    map_rows,
+    resolve_device,
+    torch_dtype,
+)
 from skvae._tabular import (
     TableEncoder,
+    _is_integer_dtype_name,
     joined_likelihood,
     likelihood_blocks,
     table_library,
@@ -67,6 +75,12 @@ ITER_MIN_STEPS = 16
 AUTO_MAX_ITER, AUTO_PATIENCE = 200, 5
 # Noise draws per held-out score: about this many a score, 1 to 16 a row.
 VALIDATION_DRAWS = 2048
+# sample(given=...): the prior's share of the proposals (defensive mixture),
+# the proposals per row drawn (at least CONDITIONAL_MIN_PROPOSALS), and the
+# effective sample size below which the rows share too few codes (a warning).
+CONDITIONAL_PRIOR_FRACTION = 0.5
+CONDITIONAL_PROPOSALS_PER_ROW, CONDITIONAL_MIN_PROPOSALS = 20, 10_000
+CONDITIONAL_MIN_ESS = 100
 # hidden_layer_sizes='auto': narrower networks below AUTO_HIDDEN_ROWS rows.
 AUTO_HIDDEN_ROWS, AUTO_HIDDEN_SMALL, AUTO_HIDDEN = 1000, (64, 64), (256, 256)
 
@@ -407,8 +421,143 @@ class BaseVAE(BaseEstimator):
             seeds = torch.from_numpy((draw_keys(rows) >> np.uint64(1)).astype(np.int64))
             return module.sample_imputation(x, eps, seeds)
 
-        width = n_samples * (self.n_features_in_ + self.n_components)
+        width = n_samples * (self._model_width + self.n_components)
         return self._uncentred(self._map_rows(X, fill, width), X.dtype)
+
+    def _model_columns(self):
+        """{column name: its model columns} and the column names in order."""
+        table = getattr(self, "_table", None)
+        if table is not None and table.categories:
+            out, position = {}, 0
+            for name in table.columns:
+                width = len(table.categories.get(name, [None]))
+                out[name] = list(range(position, position + width))
+                position += width
+            return out, list(table.columns)
+        names = [str(n) for n in getattr(self, "feature_names_in_", [])] or [
+            f"x{i}" for i in range(self.n_features_in_)
+        ]
+        return {name: [i] for i, name in enumerate(names)}, names
+
+    def _condition_row(self, given):
+        """The model row of ``sample(given=...)`` (data units, NaN where free)."""
+        if not isinstance(given, Mapping):
+            raise TypeError(
+                "given must be a dict {column: value} (column names for a model "
+                "fitted on a DataFrame, indices for one fitted on an array), got "
+                f"{type(given).__name__}."
+            )
+        model_columns, names = self._model_columns()
+        has_names = hasattr(self, "feature_names_in_") or (
+            getattr(self, "_table", None) is not None
+        )
+        table = getattr(self, "_table", None)
+        categories = table.categories if table is not None else {}
+        row = np.full(self._model_width, np.nan)
+        seen = {}
+        for key, value in given.items():
+            if isinstance(key, Integral) and not isinstance(key, (bool, np.bool_)):
+                if not 0 <= key < len(names):
+                    raise ValueError(
+                        f"given names column index {key}, but the model has "
+                        f"{len(names)} columns (0 to {len(names) - 1})."
+                    )
+                name = names[int(key)]
+            elif isinstance(key, str) and has_names and key in model_columns:
+                name = key
+            elif isinstance(key, str) and not has_names:
+                raise ValueError(
+                    f"given names column {key!r}, but this model was fitted on "
+                    "an array without column names: give columns by index."
+                )
+            else:
+                raise ValueError(
+                    f"given names column {key!r}, which is not a column the model "
+                    f"was fitted on ({names})."
+                )
+            if name in seen:
+                raise ValueError(
+                    f"given fixes column {name!r} twice ({seen[name]!r} and {key!r})."
+                )
+            seen[name] = key
+            cols = model_columns[name]
+            if name in categories:
+                code = table.category_codes(name, [value])[0]
+                if value is None or code < 0:
+                    shown = categories[name]
+                    raise ValueError(
+                        f"given[{key!r}] = {value!r} is not a category of column "
+                        f"{name!r}; its categories are {shown}."
+                    )
+                row[cols] = 0.0
+                row[cols[code]] = 1.0
+                continue
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+                raise ValueError(
+                    f"given[{key!r}] = {value!r}: column {name!r} is numeric, so "
+                    "its value must be a real number."
+                )
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"given[{key!r}] = {value!r}: the value of column {name!r} "
+                    "must be finite."
+                )
+            if (
+                table is not None
+                and _is_integer_dtype_name(table.dtypes.get(name, ""))
+                and float(value) != round(value)
+            ):
+                raise ValueError(
+                    f"given[{key!r}] = {value!r}: column {name!r} holds integers "
+                    f"(dtype {table.dtypes[name]}), so its value must be one."
+                )
+            row[cols[0]] = float(value)
+        likelihood = self.net_.module_.likelihood
+        check_support(
+            row[None],
+            likelihood,
+            name=self.likelihood if isinstance(self.likelihood, str) else None,
+            method="sample(given=...)",
+            feature_names=getattr(self, "_model_feature_names", None),
+        )
+        return row
+
+    def _conditional_codes(self, row, n_samples, n_proposals, rng):
+        """``n_samples`` codes resampled from proposals for p(z | row's entries).
+
+        Sampling importance resampling (Rubin 1987): ``n_proposals`` draws of
+        the defensive mixture of :meth:`VAEModule.conditional_proposals`, and
+        ``n_samples`` of them picked with replacement with probabilities
+        proportional to their weights (numpy's ``rng``). Returns the codes,
+        (n_samples, n_components) float64, and the weights' effective sample
+        size (Kish), ``1 / sum_s p_s^2``.
+        """
+        module = self._inference_module(np.float64)
+        device = self.net_.device
+        x = row if self._x_offset is None else row - self._x_offset
+        x = torch.as_tensor(x[None], dtype=torch.float64, device=device)
+        eps = rng.standard_normal((n_proposals, 1, self.n_components))
+        step = max(1, 2**20 // (self._model_width + self.n_components))
+        zs, log_ws = [], []
+        with torch.no_grad(), limited_torch_threads():
+            for start in range(0, n_proposals, step):
+                chunk = torch.as_tensor(eps[start : start + step], device=device)
+                z, log_w = module.conditional_proposals(
+                    x, chunk, CONDITIONAL_PRIOR_FRACTION
+                )
+                zs.append(z[:, 0].cpu().numpy())
+                log_ws.append(log_w[:, 0].cpu().numpy())
+        z, log_w = np.concatenate(zs), np.concatenate(log_ws)
+        if not np.isfinite(log_w).any():
+            raise ValueError(
+                "The values in given have zero probability under the model (no "
+                "proposal of z has a finite weight)."
+            )
+        p = np.exp(log_w - np.max(log_w))
+        p = np.where(np.isfinite(p), p, 0.0)
+        p /= p.sum()
+        index = rng.choice(n_proposals, size=n_samples, replace=True, p=p)
+        return z[index], float(1.0 / np.sum(p**2))
 
     def _hidden_layer_sizes(self):
         """The hidden widths; ``'auto'``: (64, 64) below 1000 training rows,

@@ -553,6 +553,68 @@ class VAEModule(nn.Module):
             draws[i] = self.likelihood.sample(decoder_out[s, i], generator)[0]
         return torch.where(observed, x, draws)
 
+    def conditional_proposals(self, x, eps, prior_fraction=0.5):
+        """Codes z_s for rows given their observed entries, with importance weights.
+
+        The proposals of sampling importance resampling (Rubin 1987) from the
+        posterior p(z | x_obs): the first ``round(prior_fraction * S)`` draws
+        come from the prior, ``z_s = eps_s``, the others from the encoder,
+        ``z_s = z_loc + sigma * eps_s``, and each is weighted against the
+        mixture of the two (a defensive mixture, Hesterberg 1995, with the
+        deterministic-mixture weights of Owen & Zhou 2000)::
+
+            g(z) = a p(z) + (1 - a) q(z | x_obs),  a = prior_fraction
+            w_s = p(x_obs | z_s) p(z_s) / g(z_s)
+
+        The encoder alone (a = 0) gives the weights of :meth:`impute` (MIWAE,
+        Mattei & Frellsen 2019, eq. 9); the prior's share bounds each weight
+        by ``p(x_obs | z_s) / a``, so that an encoder that never saw rows with
+        so many entries missing (a model trained on complete rows, asked about
+        one column) cannot make the weights degenerate. Resampling the z_s
+        with probabilities ``w_s / sum_t w_t`` and drawing x_mis from
+        p(x_mis | z_s) then draws from p(x_mis | x_obs) as S grows.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Rows; NaN marks a missing entry (the entries to draw).
+        eps : torch.Tensor of shape (S, 1 or batch, n_components)
+            Standard normal noise.
+        prior_fraction : float in [0, 1], default=0.5
+            The prior's share a of the proposals.
+
+        Returns
+        -------
+        z : torch.Tensor of shape (S, batch, n_components)
+            The proposals.
+        log_w : torch.Tensor of shape (S, batch)
+            Their log importance weights, nats (unnormalized).
+        """
+        x, observed = self.fill_missing(x)
+        z_loc, z_logvar = self._encode(x, observed)
+        n_draws = eps.shape[0]
+        n_prior = int(round(prior_fraction * n_draws))
+        eps = eps.expand(n_draws, *z_loc.shape)
+        z_q = self.reparameterize(z_loc[None], z_logvar[None], eps)
+        z = torch.cat([eps[:n_prior], z_q[n_prior:]], dim=0)
+        log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(dim=-1)
+        log_q = -0.5 * (
+            (z - z_loc).pow(2) / z_logvar.exp() + z_logvar + LOG_2PI
+        ).sum(dim=-1)
+        log_a = math.log(prior_fraction) if prior_fraction > 0 else -math.inf
+        log_b = math.log1p(-prior_fraction) if prior_fraction < 1 else -math.inf
+        log_g = torch.logaddexp(log_prior + log_a, log_q + log_b)
+        decoder_out = self.decode(z.reshape(n_draws * len(x), -1))
+        decoder_out = decoder_out.reshape(n_draws, len(x), -1)
+        if observed is None:  # nothing to draw: the weights of the whole row
+            observed = torch.ones_like(x, dtype=torch.bool)
+        log_px = self.likelihood.log_prob(
+            x.expand(n_draws, *x.shape),
+            decoder_out,
+            observed.expand(n_draws, *observed.shape),
+        )
+        return z, log_px + log_prior - log_g
+
     def _imputation_draws(self, x, eps):
         """x filled, its mask, log w_s of shape (S, batch), decoder outputs."""
         x, observed = self.fill_missing(x)

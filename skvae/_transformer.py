@@ -6,11 +6,20 @@ it: the network factory (``_factory``), the training net
 likelihoods (``skvae.likelihoods``); persistence in ``_persistence``.
 """
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from skvae._base import N_ELBO_SAMPLES, VAE_PARAMETER_CONSTRAINTS, BaseVAE
+from skvae._base import (
+    CONDITIONAL_MIN_ESS,
+    CONDITIONAL_MIN_PROPOSALS,
+    CONDITIONAL_PROPOSALS_PER_ROW,
+    N_ELBO_SAMPLES,
+    VAE_PARAMETER_CONSTRAINTS,
+    BaseVAE,
+)
 from skvae._persistence import WeightsFileMixin
 from skvae._validation import (
     _fit_context,
@@ -501,17 +510,24 @@ class VAETransformer(
         """
         check_is_fitted(self)
         Z = self._validate_codes(X)
-        module = self._inference_module(Z.dtype)
-        X_model = self._map_rows(
-            Z,
-            lambda z, _: module.likelihood.mean(module.decode(z)),
-            self._model_width,
-            centred=False,
-        )
-        return self._as_rows(self._uncentred(X_model, Z.dtype))
+        return self._as_rows(self._decoded_means(Z))
 
-    def sample(self, n_samples=1, random_state=None, *, decoder_noise=False):
+    def sample(
+        self,
+        n_samples=1,
+        random_state=None,
+        *,
+        decoder_noise=False,
+        given=None,
+        n_iw_samples=None,
+    ):
         """Generate rows: z from the prior N(0, I), then through the decoder.
+
+        With ``given``, rows whose columns ``given`` names hold the values it
+        gives ("1,000 rows with income = >50K and sex = Female"), the others
+        drawn from the model's conditional distribution given those values,
+        by inference in the model (sampling importance resampling of z; see
+        Notes), not by rejecting rows.
 
         Parameters
         ----------
@@ -527,6 +543,19 @@ class VAETransformer(
             each column's p(x|z) (Gaussian noise of the learned variance, 0/1
             draws for the Bernoulli likelihood, counts, categories).
 
+        given : dict or None, default=None
+            ``{column: value}``: the columns to fix and their values, the
+            same in every row. Columns by name for a model fitted on a
+            DataFrame (or by position), by index for one fitted on an array.
+            A categorical column's value must be one of its categories seen
+            in fit; a numeric column's, a finite number in its likelihood's
+            support (an integer for an integer column of a table). None or
+            ``{}``: unconditional rows.
+
+        n_iw_samples : int or None, default=None
+            Proposals of z drawn for ``given`` (M in Notes); the cost grows
+            linearly with it. None: max(10,000, 20 * ``n_samples``).
+
         Returns
         -------
         X : ndarray or DataFrame of shape (n_samples, n_features)
@@ -538,26 +567,138 @@ class VAETransformer(
             (mean or draw) is at least 0.5, and integer columns rounded and
             clipped to their dtype's range; fitted on
             one with categorical columns, without ``set_output``: an object
-            array of the same values.
+            array of the same values. The columns of ``given`` hold its
+            values exactly.
 
         Raises
         ------
         ValueError
-            If ``n_samples`` is not a positive integer.
+            If ``n_samples`` or ``n_iw_samples`` is not a positive integer;
+            if ``given`` names a column the model does not have (or one
+            twice), gives a categorical column a value that is not one of
+            its categories (the message names the column, the value and the
+            categories), or a numeric column a value that is not a finite
+            number in its likelihood's support (an integer for an integer
+            column of a table).
+        TypeError
+            If ``given`` is not a dict.
+
+        Warns
+        -----
+        UserWarning
+            With ``given``, when the importance weights' effective sample
+            size is below 100 and below ``n_samples``: the rows then share
+            few codes (values improbable under the model, or many columns
+            fixed); a larger ``n_iw_samples`` helps.
 
         Notes
         -----
+        With ``given``, x_obs (the given values) fixes part of each row and
+        the rest, x_mis, is drawn from p(x_mis | x_obs), as
+        ``VAEImputer(sample_posterior=True)`` draws missing entries (MIWAE,
+        Mattei & Frellsen 2019, section 4.2), by sampling importance
+        resampling (Rubin 1987):
+
+        1. M proposals z_s, half from the prior p(z), half from the encoder's
+           q(z | x_obs) (the other columns at their training mean), weighted
+           ``w_s = p(x_obs | z_s) p(z_s) / g(z_s)`` with ``g`` the mixture of
+           the two (a defensive mixture, Hesterberg 1995: an encoder trained
+           on complete rows may be a poor proposal given a few columns, and
+           the prior's share bounds the weights);
+        2. ``n_samples`` codes resampled from the z_s with replacement, with
+           probabilities ``w_s / sum_t w_t``: as M grows they follow
+           p(z | x_obs);
+        3. each row decoded as above (the mean, or a draw of p(x | z) with
+           ``decoder_noise=True``), then its given columns set to their
+           values.
+
+        The rows are independent given the M proposals; with
+        ``decoder_noise=False`` rows that resampled the same z_s are equal.
+        The cost is M + ``n_samples`` decoder passes.
+
         Synthetic rows are not anonymous: a flexible model can reproduce rows
         it was trained on (it memorizes them), the more so the fewer the rows
         and the longer it trains. Check generated rows against the training
         ones before sharing them.
+
+        References
+        ----------
+        D. B. Rubin, "Comment: A noniterative sampling/importance resampling
+        alternative to the data augmentation algorithm for creating a few
+        imputations when fractions of missing information are modest: the SIR
+        algorithm", Journal of the American Statistical Association 82 (398),
+        1987.
+
+        P.-A. Mattei and J. Frellsen, "MIWAE: Deep Generative Modelling and
+        Imputation of Incomplete Data Sets", ICML 2019, arXiv:1812.02633.
+
+        T. Hesterberg, "Weighted average importance sampling and defensive
+        mixture distributions", Technometrics 37, 1995.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skvae import VAETransformer
+        >>> table = pd.DataFrame({
+        ...     "size": [1.0, 2.0, 3.0, 4.0] * 10,
+        ...     "kind": pd.Categorical(["a", "a", "b", "b"] * 10),
+        ... })
+        >>> vae = VAETransformer(max_iter=2, random_state=0).fit(table)
+        >>> vae.set_output(transform="pandas")
+        VAETransformer(max_iter=2, random_state=0)
+        >>> rows = vae.sample(5, random_state=0, given={"kind": "b"})
+        >>> rows.shape, list(rows["kind"].unique())
+        ((5, 2), ['b'])
         """
         check_is_fitted(self)
         check_positive_int(n_samples, "n_samples")
         rng = check_random_state(random_state)
-        Z = rng.standard_normal((n_samples, self.n_components))
-        if not decoder_noise:
-            return self.inverse_transform(Z)
+        if given is not None:
+            row = self._condition_row(given)
+            if not len(given):
+                given = None
+        if given is None:
+            Z = rng.standard_normal((n_samples, self.n_components))
+            if not decoder_noise:
+                return self.inverse_transform(Z)
+            return self._as_rows(self._decoded_draws(Z, rng))
+        if n_iw_samples is None:
+            n_iw_samples = max(
+                CONDITIONAL_MIN_PROPOSALS, CONDITIONAL_PROPOSALS_PER_ROW * n_samples
+            )
+        check_positive_int(n_iw_samples, "n_iw_samples")
+        Z, ess = self._conditional_codes(row, n_samples, n_iw_samples, rng)
+        if ess < CONDITIONAL_MIN_ESS and ess < n_samples:
+            warnings.warn(
+                f"sample(given=...): the importance weights are concentrated "
+                f"(effective sample size {ess:.1f} of {n_iw_samples} proposals), "
+                f"so the {n_samples} rows share few codes z. The values given are "
+                "improbable under the model, or many columns are fixed; a larger "
+                "n_iw_samples helps.",
+                UserWarning,
+                stacklevel=2,
+            )
+        if decoder_noise:
+            X_model = self._decoded_draws(Z, rng)
+        else:
+            X_model = self._decoded_means(Z)
+        fixed = ~np.isnan(row)
+        X_model[:, fixed] = row[fixed]
+        return self._as_rows(X_model)
+
+    def _decoded_means(self, Z):
+        """E[x | z] of each code, data units (the model's columns), Z's dtype."""
+        module = self._inference_module(Z.dtype)
+        X_model = self._map_rows(
+            Z,
+            lambda z, _: module.likelihood.mean(module.decode(z)),
+            self._model_width,
+            centred=False,
+        )
+        return self._uncentred(X_model, Z.dtype)
+
+    def _decoded_draws(self, Z, rng):
+        """A draw of p(x | z) for each code (torch seeded from ``rng``)."""
         module = self._inference_module(Z.dtype)
         generator = torch.Generator(device=self.net_.device)
         generator.manual_seed(draw_seed(rng))
@@ -567,7 +708,7 @@ class VAETransformer(
             self._model_width,
             centred=False,
         )
-        return self._as_rows(self._uncentred(X_model, Z.dtype))
+        return self._uncentred(X_model, Z.dtype)
 
     def score_samples(self, X):
         """ELBO of each row, a lower bound on log p(x), in nats.

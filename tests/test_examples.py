@@ -28,6 +28,7 @@ def test_gallery_is_there():
         "plot_anomaly_detection.py",
         "plot_fashion_mnist.py",
         "plot_synthetic_table.py",
+        "plot_conditional_rows.py",
     } <= names
 
 

@@ -248,12 +248,16 @@ def test_pandas_na_and_set_output(low_rank, fitted):
     assert_array_equal(out.to_numpy(), fitted.transform(X_miss))
 
 
-def test_a_categorical_column_is_named(low_rank):
-    """Numeric columns only: a category column is refused by name."""
+def test_a_column_it_cannot_model_is_named(low_rank):
+    """A category column with categorical_features=None, or a date, by name."""
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(low_rank[1], columns=list("abcdef"))
     df["kind"] = pd.Categorical(["u", "v"] * (len(df) // 2))
-    with pytest.raises(ValueError, match="'kind' has dtype category.*most_frequent"):
+    with pytest.raises(ValueError, match="'kind' has dtype category.*categorical_f"):
+        _imputer(categorical_features=None).fit(df)
+    df = df.drop(columns="kind")
+    df["day"] = pd.Timestamp("2020-01-01")
+    with pytest.raises(ValueError, match="'day' has dtype datetime"):
         _imputer().fit(df)
 
 
