@@ -33,6 +33,10 @@ from skvae._skorch_overrides import LeanNeuralNet
 # networks of tables, where the optimizer step is a fifth of a batch's time.
 FUSED_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
 
+# The adaptive step size (MLPRegressor's learning_rate='adaptive'): divided by
+# LR_FACTOR after LR_PATIENCE + 1 iterations in a row without a gain.
+LR_FACTOR, LR_PATIENCE = 0.2, 1
+
 
 class DivergenceError(ValueError):
     """Training produced a non-finite loss."""
@@ -546,8 +550,8 @@ class VAENet(LeanNeuralNet):
                         policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
                         monitor=stopper.monitor,
                         mode="max" if early else "min",
-                        factor=0.2,
-                        patience=1,
+                        factor=LR_FACTOR,
+                        patience=LR_PATIENCE,
                         threshold=plan.tol,
                         threshold_mode="abs",
                     ),
