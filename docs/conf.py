@@ -12,6 +12,7 @@ says why. Offline by design: no intersphinx, nothing fetched; MathJax is
 served from the build itself (``sphinx-mathjax-offline``).
 """
 
+import hashlib
 import os
 import re
 import sys
@@ -89,13 +90,15 @@ exclude_patterns += [
 
 
 def _forget_outputs_of_the_other_mode():
-    """Make sphinx-gallery rerun every example after a switch of mode.
+    """Make sphinx-gallery rerun every example after a switch of mode, or a
+    change of the examples' shared helper (``examples/_figures.py``).
 
     It reuses a page when the script's checksum matches the one it stored: a
     quick build's pages would otherwise stand in for full ones (and back).
     """
     marker = GALLERY_DIR / ".skvae-examples-mode"
-    mode = "quick" if QUICK else "full"
+    helper = hashlib.sha256((ROOT / "examples" / "_figures.py").read_bytes())
+    mode = f"{'quick' if QUICK else 'full'} {helper.hexdigest()[:16]}"
     if marker.is_file() and marker.read_text() == mode:
         return
     for checksum in GALLERY_DIR.glob("*.md5"):
