@@ -97,8 +97,9 @@ def _forget_outputs_of_the_other_mode():
     quick build's pages would otherwise stand in for full ones (and back).
     """
     marker = GALLERY_DIR / ".skvae-examples-mode"
-    helper = hashlib.sha256((ROOT / "examples" / "_figures.py").read_bytes())
-    mode = f"{'quick' if QUICK else 'full'} {helper.hexdigest()[:16]}"
+    helper = ROOT / "examples" / "_figures.py"
+    digest = hashlib.sha256(helper.read_bytes() if helper.is_file() else b"")
+    mode = f"{'quick' if QUICK else 'full'} {digest.hexdigest()[:16]}"
     if marker.is_file() and marker.read_text() == mode:
         return
     for checksum in GALLERY_DIR.glob("*.md5"):
