@@ -3,9 +3,30 @@
 from _common import md_table
 from _report import page, section
 
+def summary(data):
+    """The result first: skvae's models against the bare loop's."""
+    runs = data.get("fmnist_seeds")
+    if not runs:
+        return []
+    s = runs[-1]["results"]["summary"]
+    sk, bare = s["skvae"], s["bare"]
+    sds = [m[k] for m in (sk, bare) for k in ("elbo_sd", "iw_sd")]
+    level = max(abs(s["diff_elbo"]), abs(s["diff_iw"])) <= 0.5
+    return [
+        f"**skvae's models {'match' if level else 'do not match'} those of a bare "
+        "PyTorch loop** on binarized Fashion-MNIST: mean test ELBO "
+        f"{sk['elbo_mean']:.2f} against {bare['elbo_mean']:.2f} nats per image, "
+        f"importance-weighted log-likelihood {sk['iw_mean']:.2f} against "
+        f"{bare['iw_mean']:.2f}; the seeds' own spread (sd) is "
+        f"{min(sds):.2f}-{max(sds):.2f} nats.",
+        "",
+    ]
+
+
 page(
     "RESULTS_fmnist_seeds.md",
     "skvae benchmarks: binarized Fashion-MNIST over seeds",
+    summary=summary,
 )
 
 
@@ -50,7 +71,12 @@ def fmnist_seeds_md(runs):
         md_table(header, rows),
         "",
         f"skvae minus bare, means: ELBO {summary['diff_elbo']:+.2f} nats, IW "
-        f"{summary['diff_iw']:+.2f} nats (target: within 0.5).",
+        f"{summary['diff_iw']:+.2f} nats: "
+        + (
+            "level (within 0.5 nats)."
+            if max(abs(summary["diff_elbo"]), abs(summary["diff_iw"])) <= 0.5
+            else "more than 0.5 nats apart."
+        ),
         "",
     ]
 

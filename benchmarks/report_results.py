@@ -4,10 +4,37 @@ import numpy as np
 from _common import md_table
 from _report import page, plot, section
 
+def summary(data):
+    """The result first: the wrapper's cost per epoch, from the speed run."""
+    runs = data.get("speed")
+    if not runs:
+        return []
+    ratios = {
+        (key, batch): r["epoch_ratio"]
+        for key in ("digits", "fmnist")
+        for batch, r in runs[-1]["results"].get(key, {}).items()
+    }
+    if not ratios:
+        return []
+    (key, batch), worst = max(ratios.items(), key=lambda item: item[1])
+    name = {"digits": "digits", "fmnist": "Fashion-MNIST"}[key]
+    return [
+        f"**A median training epoch of `VAETransformer` takes "
+        f"{min(ratios.values()):.2f} to {worst:.2f} times that of a bare PyTorch "
+        f"loop of the same model**, over {len(ratios)} combinations of data and "
+        f"batch size; the most with the smallest steps ({name}, batch {batch}), "
+        "where skorch's per-batch bookkeeping weighs most. The held-out "
+        "log-likelihoods of its models against FactorAnalysis, PCA and the bare "
+        "loop's follow.",
+        "",
+    ]
+
+
 page(
     "RESULTS.md",
     "skvae benchmarks",
-    [
+    summary=summary,
+    intro=[
         "Speed of `VAETransformer` against a bare PyTorch loop of the same model, "
         "and the quality of its models against FactorAnalysis, PCA and that "
         "reference. Measured by `python benchmarks/run.py` (sections `speed`, "
@@ -39,7 +66,8 @@ def speed_md(runs):
         "the per-repeat ratios is given too. Per-epoch ratio: skorch's "
         "own epoch timer (`history[:, 'dur']`, all of skorch's loop, "
         "history and callbacks) against the bare loop's epochs, median over "
-        "epochs, then over repeats; this is the issue's target (<= 1.05). "
+        "epochs, then over repeats (1.05 or less: skorch's loop costs at most "
+        "5 %). "
         "Fit setup: the rest of the `fit` call (input validation, the "
         "per-feature mean and variance, building the net), once per fit. "
         "Whole fit / bare: the full `fit` call against the bare loop alone.",
@@ -143,8 +171,8 @@ def inference_md(inf):
         "",
         "`transform` against the bare encoder forward under "
         "`torch.no_grad()`; `score_samples` (16 shared noise draws) "
-        "against a bare 16-draw ELBO. Ratio = skvae time / bare time; "
-        "target <= 1.2.",
+        "against a bare 16-draw ELBO. Ratio = skvae time / bare time "
+        "(1.2 or less: the wrapper's validation and batching cost at most 20 %).",
         "",
     ]
     rows = [
@@ -366,7 +394,7 @@ def results_png(data, path):
         ax.bar(range(len(vals)), vals, color="C0")
         ax.set_xticks(range(len(vals)), labels, fontsize=8)
         ax.axhline(1.0, color="k", lw=0.8)
-        ax.axhline(1.05, color="r", ls="--", lw=0.8, label="target 1.05")
+        ax.axhline(1.05, color="r", ls="--", lw=0.8, label="1.05")
         ax.set_ylim(0.9, max(1.2, max(vals) + 0.05))
         ax.legend()
     ax.set_title("time per epoch: VAETransformer.fit / bare PyTorch loop")

@@ -2,25 +2,34 @@
 
 Build: ``python -m sphinx -W --keep-going -b html docs docs/_build/html`` from
 the repository root (needs the ``docs`` extra). The gallery's examples run at
-build time with their quick settings (``SKVAE_EXAMPLES_QUICK=1``). Offline by
-design: no intersphinx, nothing fetched.
+build time at their full settings, so that the pages show real figures and
+numbers; sphinx-gallery keeps each script's output beside its checksum in
+``docs/auto_examples/`` and reruns only the scripts that changed since.
+``SKVAE_EXAMPLES_QUICK=1`` runs them small instead (the test suite's build;
+``tests/test_docs.py``), and every page then says so. An example whose
+optional data are missing (Fashion-MNIST) is left out, and the gallery's index
+says why. Offline by design: no intersphinx, nothing fetched; MathJax is
+served from the build itself (``sphinx-mathjax-offline``).
 """
 
+import hashlib
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 
-import skvae
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# The gallery runs every example small, and their own PNGs go to a scratch
-# folder (sphinx-gallery captures the figures itself).
-os.environ.setdefault("SKVAE_EXAMPLES_QUICK", "1")
+# The examples' own PNGs go to a scratch folder (sphinx-gallery captures the
+# figures itself). One torch thread: set before torch is first imported.
+QUICK = os.environ.get("SKVAE_EXAMPLES_QUICK", "") not in ("", "0")
 os.environ.setdefault("SKVAE_FIGURE_DIR", tempfile.mkdtemp(prefix="skvae-figures-"))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+import skvae  # noqa: E402
+from skvae.datasets import has_fashion_mnist  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))  # for the examples' `_figures` helper
 
 project = "skvae"
@@ -32,6 +41,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax 3 copied into _static/: formulas render with no network.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
@@ -55,11 +66,58 @@ nitpicky = False
 
 myst_heading_anchors = 3
 
+# Examples that need data skvae does not ship: without the data they are left
+# out of the gallery (never run: a script that exits would stop Sphinx), and
+# the gallery's index names them.
+OPTIONAL_DATA_EXAMPLES = {
+    "plot_fashion_mnist.py": (
+        has_fashion_mnist,
+        "Fashion-MNIST (Debian/Ubuntu: ``sudo apt-get install "
+        "dataset-fashion-mnist``, or set ``FASHION_MNIST_DIR`` to a folder "
+        "holding its four ``.gz`` files)",
+    ),
+}
+SKIPPED_EXAMPLES = {
+    name: data
+    for name, (found, data) in OPTIONAL_DATA_EXAMPLES.items()
+    if not found()
+}
+GALLERY_DIR = Path(__file__).resolve().parent / "auto_examples"
+# Pages an earlier build made of them, while the data were there, stay out too.
+exclude_patterns += [
+    f"auto_examples/{Path(name).stem}.*" for name in SKIPPED_EXAMPLES
+]
+
+
+def _forget_outputs_of_the_other_mode():
+    """Make sphinx-gallery rerun every example after a switch of mode, or a
+    change of the examples' shared helper (``examples/_figures.py``).
+
+    It reuses a page when the script's checksum matches the one it stored: a
+    quick build's pages would otherwise stand in for full ones (and back).
+    """
+    marker = GALLERY_DIR / ".skvae-examples-mode"
+    helper = ROOT / "examples" / "_figures.py"
+    digest = hashlib.sha256(helper.read_bytes() if helper.is_file() else b"")
+    mode = f"{'quick' if QUICK else 'full'} {digest.hexdigest()[:16]}"
+    if marker.is_file() and marker.read_text() == mode:
+        return
+    for checksum in GALLERY_DIR.glob("*.md5"):
+        checksum.unlink()
+    GALLERY_DIR.mkdir(parents=True, exist_ok=True)
+    marker.write_text(mode)
+
+
+_forget_outputs_of_the_other_mode()
+
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"(__init__|_figures)\.py",
+    "ignore_pattern": "|".join(
+        [r"(__init__|_figures)\.py"]
+        + [re.escape(name) + "$" for name in SKIPPED_EXAMPLES]
+    ),
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
@@ -92,15 +150,37 @@ QUICK_NOTE = """\
    This page ran with ``SKVAE_EXAMPLES_QUICK=1``: a subset of the data and a
    few epochs, so that the site builds in minutes. Its printed numbers and
    figures show what the script does, not how well: run it (``python
-   examples/{name}.py``) for the real ones.
+   examples/{name}.py``), or build the site without that variable, for the
+   real ones.
 
 """
 
 
-def _add_quick_note(app, docname, source):
-    if not docname.startswith("auto_examples/plot_"):
+SKIPPED_NOTE = """\
+.. admonition:: Not on this site: examples whose data are missing
+   :class: warning
+
+   This build left out {items}. Install the data and build again to add
+   {them}.
+
+"""
+
+
+def _add_skipped_note(app, docname, source):
+    if docname != "auto_examples/index" or not SKIPPED_EXAMPLES:
         return
-    if os.environ.get("SKVAE_EXAMPLES_QUICK", "") in ("", "0"):
+    items = "; ".join(
+        f"``examples/{name}``, which needs {data}"
+        for name, data in SKIPPED_EXAMPLES.items()
+    )
+    them = "it" if len(SKIPPED_EXAMPLES) == 1 else "them"
+    anchor = ".. skvae-skipped-examples"
+    note = SKIPPED_NOTE.format(items=items, them=them)
+    source[0] = source[0].replace(anchor, note, 1)
+
+
+def _add_quick_note(app, docname, source):
+    if not docname.startswith("auto_examples/plot_") or not QUICK:
         return
     anchor = ".. rst-class:: sphx-glr-example-title"
     name = docname.rsplit("/", 1)[1]
@@ -109,3 +189,4 @@ def _add_quick_note(app, docname, source):
 
 def setup(app):
     app.connect("source-read", _add_quick_note)
+    app.connect("source-read", _add_skipped_note)

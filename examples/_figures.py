@@ -1,6 +1,7 @@
 """Where the examples write their PNGs, and showing them only on a display."""
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -27,12 +28,13 @@ FIGURE_DIR = Path(
 
 
 def save(fig, name):
-    """Save ``fig`` as FIGURE_DIR/name and print where it went."""
+    """Save ``fig`` as FIGURE_DIR/name and print where it went (not in the
+    documentation's gallery, which shows the figure itself)."""
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     path = FIGURE_DIR / name
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    print(f"wrote {path}")
-    return path
+    if "sphinx_gallery" not in sys.modules:
+        print(f"wrote {path}")
 
 
 def show():

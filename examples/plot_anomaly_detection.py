@@ -84,8 +84,8 @@ for name, detector in detectors.items():
 # Tukey's lower fence of the scores of early stopping's held-out images, which
 # the VAE never trained on, and ``predict`` flags the images below it. The VAE
 # rates its training images higher than new ones (it fits them better), so a
-# fence of the training scores would flag many new 0-8s; this one flags about
-# 4 % of them on the full data, and about three quarters of the 9s: with a
+# fence of the training scores would flag many new 0-8s; this one flags a few
+# per cent of them on the full data, and most of the 9s (printed below): with a
 # ROC AUC near 0.97, catching more 9s costs more false alarms.
 flagged = vae.predict(X_test) == -1
 print(

@@ -140,7 +140,7 @@ ax.legend(fontsize=8, loc="center left")
 save(fig, "beta_tradeoff.png")
 
 # %%
-# At a large enough beta the KL term wins outright: the codes stop carrying
+# At a still larger beta the KL term wins outright: the codes stop carrying
 # anything (KL = 0, *posterior collapse*) and the decoder outputs the mean
 # image. ``kl_warmup`` and ``free_bits`` are the usual remedies.
 

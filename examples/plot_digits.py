@@ -10,7 +10,9 @@ Fit :class:`skvae.VAETransformer` on sklearn's bundled handwritten digits
   by digit;
 * a grid of new digits sampled from the prior N(0, I) through the decoder;
 * originals next to their reconstructions ``inverse_transform(transform(X))``;
-* the training loss (negative ELBO) per epoch.
+* the learning curves: the ELBO (higher is better) of the training rows and
+  of the held-out rows early stopping watches, per epoch, with the epoch whose
+  weights were kept marked.
 
 It also prints the held-out ELBO (nats per image) and the accuracy of a
 ``LogisticRegression`` on 10 VAE codes beside the same pipeline with PCA.
@@ -89,16 +91,34 @@ axes[1, 0].set_title("reconstruction (2-D code)", loc="left", fontsize=9)
 save(fig, "digits_reconstructions.png")
 
 # %%
-# Learning curves: training loss and held-out ELBO (early stopping's monitor).
+# Learning curves: the ELBO per epoch, higher is better. Training minimizes the
+# loss ``loss_curve_``, the negative ELBO (beta = 1), so its ELBO is
+# ``-loss_curve_``, averaged over the epoch's minibatches. Early stopping
+# watches the held-out rows' ELBO (``validation_scores_``) and keeps the
+# weights of its best epoch (``best_validation_score_``): the model after
+# ``fit`` is that epoch's, not the last one's.
+epochs = np.arange(1, vae.n_iter_ + 1)
+held_out = np.asarray(vae.validation_scores_)
+best = np.flatnonzero(held_out == vae.best_validation_score_)
+kept = int(best[0]) + 1 if best.size else 0  # 0: the starting weights
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(np.arange(1, vae.n_iter_ + 1), vae.loss_curve_, label="training loss (-ELBO)")
-ax.plot(
-    np.arange(1, vae.n_iter_ + 1),
-    [-s for s in vae.validation_scores_],
-    label="validation -ELBO",
+ax.plot(epochs, -np.asarray(vae.loss_curve_), label="training rows")
+ax.plot(epochs, held_out, label="held-out rows (early stopping watches)")
+ax.axvline(kept, color="0.4", linestyle="--", linewidth=1)
+ax.plot(kept, vae.best_validation_score_, "o", color="C1")
+ax.annotate(
+    f"kept: epoch {kept}",
+    (kept, vae.best_validation_score_),
+    xytext=(-8, -18),
+    textcoords="offset points",
+    ha="right",
 )
-ax.set(xlabel="epoch", ylabel="nats per image", title="Training the 2-D VAE")
-ax.legend()
+ax.set(
+    xlabel="epoch",
+    ylabel="ELBO, nats per image (higher is better)",
+    title="Training the 2-D VAE",
+)
+ax.legend(loc="lower right")
 save(fig, "digits_loss_curve.png")
 
 # %%

@@ -23,7 +23,8 @@ samples of both are still rough. Train on all 60,000 images for many more
 epochs for sharper pictures.
 
 The data come from Debian's ``dataset-fashion-mnist`` package (nothing is
-downloaded); without it, the script says how to install it and exits.
+downloaded); without it, the script says how to install it and exits, and the
+documentation build leaves this example out (``docs/conf.py``).
 """
 
 # %%

@@ -226,7 +226,11 @@ class BaseVAE(BaseEstimator):
             net.initialize()
             return net, None
         refit_plan = dataclasses.replace(
-            plan, epochs=best_epoch, early_stopping=False, n_iter_no_change=2**31
+            plan,
+            epochs=best_epoch,
+            early_stopping=False,
+            n_iter_no_change=2**31,
+            progress_label="refit on all rows",
         )
         return net, net.run(X, refit_plan, seed=self._rng.randint(2**31 - 1))
 

@@ -159,6 +159,8 @@ class TrainingPlan:
     epochs_per_iter: int = 1
     adaptive_learning_rate: bool = False
     warmup_steps: int = 0
+    #: what the verbose=1 progress bar calls this run (None: nothing)
+    progress_label: str | None = None
 
 
 class TrainingOutcome(NamedTuple):
@@ -559,7 +561,9 @@ class VAENet(LeanNeuralNet):
             )
         callbacks.append(("stop", stopper))
         if plan.verbose == 1:
-            callbacks.append(("progress", EpochProgressBar(total=plan.epochs)))
+            callbacks.append(
+                ("progress", EpochProgressBar(plan.epochs, desc=plan.progress_label))
+            )
         self.callbacks = callbacks
         return stopper
 
@@ -700,15 +704,17 @@ class WarmupLRScheduler(LRScheduler):
 
 
 class EpochProgressBar(Callback):
-    """A tqdm bar over epochs showing the loss, reconstruction and KL."""
+    """A tqdm bar over epochs showing the loss, reconstruction and KL, with
+    ``desc`` before it (e.g. ``"refit on all rows"``: a second run's bar)."""
 
-    def __init__(self, total):
+    def __init__(self, total, desc=None):
         self.total = total
+        self.desc = desc
 
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=self.total, unit="epoch", leave=True)
+        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="epoch", leave=True)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]

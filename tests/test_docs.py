@@ -1,14 +1,17 @@
 """The documentation site builds without a warning, and public docstrings pass
 numpydoc's validation.
 
-The build runs the gallery's examples with their quick settings (docs/conf.py
-sets SKVAE_EXAMPLES_QUICK=1). Both tests skip where the ``docs`` extra is not
-installed; CI installs it (``.ci/run``).
+The build runs the gallery's examples with their quick settings
+(SKVAE_EXAMPLES_QUICK=1; the README's docs command runs them at full
+settings). The tests skip where the ``docs`` extra is not installed; CI
+installs it (``.ci/run``). The math check opens the built model page in a
+headless Chromium, where there is one (Debian: ``apt-get install chromium``).
 """
 
 import importlib.util
 import inspect
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +29,7 @@ DOCS_PACKAGES = (
     "numpydoc",
     "pydata_sphinx_theme",
     "myst_parser",
+    "sphinx-mathjax-offline",
 )
 MISSING = [p for p in DOCS_PACKAGES if importlib.util.find_spec(p) is None]
 needs_docs = pytest.mark.skipif(
@@ -50,10 +54,16 @@ def _docs_copy(tmp_path):
 @needs_docs
 def test_docs_build_without_warnings(tmp_path):
     out = tmp_path / "html"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "SKVAE_EXAMPLES_QUICK": "1",
+    }
     docs = _docs_copy(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"]
+        # not -q: sphinx-gallery's progress names the example a failure ran in
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
         + ["-d", str(tmp_path / "doctrees"), str(docs), str(out)],
         env=env,
         capture_output=True,
@@ -61,6 +71,8 @@ def test_docs_build_without_warnings(tmp_path):
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    assert (out / "index.html").is_file(), _why_no_site(result)
+    _BUILT["site"] = out
     for page in (
         "index.html",
         "api.html",
@@ -83,6 +95,74 @@ def test_docs_build_without_warnings(tmp_path):
     for name in skvae.__all__:
         if name != "__version__":
             assert f"skvae.{name}" in api, f"{name} is missing from docs/api.rst"
+
+
+_BUILT = {}  # the site test_docs_build_without_warnings built, for the math check
+
+
+def _why_no_site(result):
+    """Name the cause of a build that exited without writing the site."""
+    output = result.stdout + result.stderr
+    running = re.findall(r"generating gallery for \S+ \[\s*\d+%\] (\S+\.py)", output)
+    if running:
+        return (
+            f"Sphinx exited ({result.returncode}) without writing index.html, "
+            f"while the gallery ran examples/{running[-1]}: an example that "
+            "calls sys.exit() ends Sphinx itself. docs/conf.py must leave it "
+            "out of the gallery (OPTIONAL_DATA_EXAMPLES, for missing data).\n"
+            + output[-3000:]
+        )
+    return f"Sphinx wrote no index.html:\n{output[-3000:]}"
+
+
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)),
+    None,
+)
+
+
+@needs_docs
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no headless browser: Debian/Ubuntu `apt-get install chromium`",
+)
+def test_model_page_typesets_its_math_offline(tmp_path):
+    """The built model page, opened with the network off, shows typeset
+    formulas: MathJax comes from the site's own _static folder."""
+    site = _BUILT.get("site")
+    if site is None:
+        pytest.skip("test_docs_build_without_warnings did not build the site")
+    page = site / "user_guide" / "model.html"
+    html = page.read_text()
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html, re.I)
+    assert scripts and not any("://" in src for src in scripts), scripts
+    n_formulas = html.count('class="math')
+    assert n_formulas >= 5
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            # no network: a renderer fetched from a CDN would not load
+            "--proxy-server=127.0.0.1:9",
+            "--proxy-bypass-list=<-loopback>",
+            "--virtual-time-budget=15000",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    dom = result.stdout
+    assert "</html>" in dom, result.stderr[-3000:]
+    typeset = dom.count("<mjx-container")
+    assert typeset >= n_formulas, (
+        f"{typeset} of the page's {n_formulas} formulas were typeset by MathJax"
+    )
+    assert "<mjx-merror" not in dom, "MathJax reported a TeX error"
 
 
 # Checks not enforced, and why:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from shared import fast
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAETransformer
@@ -315,6 +316,16 @@ def test_verbose_1_shows_a_progress_bar_on_stderr(X_gauss, capsys):
         assert name in err
     VAETransformer(max_iter=2, verbose=1, early_stopping=True, **FAST).fit(X_gauss)
     assert "val_elbo=" in capsys.readouterr().err
+
+
+def test_verbose_1_labels_the_refit_s_bar(capsys):
+    # early_stopping='auto' on a few hundred rows: a run that watches held-out
+    # rows, then a refit on all of them; its bar says what it is.
+    X = load_digits().data[:200] / 16
+    VAETransformer(likelihood="bernoulli", verbose=1, **fast(max_iter=4)).fit(X)
+    err = capsys.readouterr().err
+    assert "val_elbo=" in err
+    assert "refit on all rows" in err
 
 
 def test_verbose_2_prints_a_table_of_epochs(X_gauss, capsys):
