@@ -714,7 +714,7 @@ class EpochProgressBar(Callback):
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="epoch", leave=True)
+        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="iteration", leave=True)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
