@@ -704,7 +704,7 @@ class WarmupLRScheduler(LRScheduler):
 
 
 class EpochProgressBar(Callback):
-    """A tqdm bar over epochs showing the loss, reconstruction and KL, with
+    """A tqdm bar over iterations showing the loss, reconstruction and KL, with
     ``desc`` before it (e.g. ``"refit on all rows"``: a second run's bar)."""
 
     def __init__(self, total, desc=None):
