@@ -281,6 +281,19 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated
     (``benchmarks/RESULTS_outlier.md``).
 
+    Missing values are handled alike in arrays and tables, as in
+    :class:`VAETransformer`: a NaN entry (in a pandas or polars table also
+    None or pd.NA) is missing. Training leaves it out of the likelihood, and
+    a row with missing entries is scored on its observed entries only (for
+    ``'elbo'``, a lower bound on log p(x_obs): the bound of Mattei & Frellsen
+    2019, eq. 5, with K = 1). That is a log-density of fewer dimensions, in
+    general higher than the complete row's would be (a row with every entry
+    missing scores about 0 nats), so such a row is less likely to be
+    flagged; impute first (:class:`VAEImputer`) where a missing entry should
+    count against its row. A category of a table's column that ``fit`` did
+    not see is not taken as missing, which would hide what makes the row
+    unusual: it is a ValueError.
+
     Three settings differ from VAETransformer's: the default
     ``n_components=16``; ``early_stopping='auto'``, which keeps the
     early-stopped model instead of refitting on all the rows, so that the
@@ -311,6 +324,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
 
     P. Ghosh, M. S. M. Sajjadi, A. Vergari, M. Black and B. Schölkopf, "From
     Variational to Deterministic Autoencoders", ICLR 2020, arXiv:1903.12436.
+
+    P.-A. Mattei and J. Frellsen, "MIWAE: Deep Generative Modelling and
+    Imputation of Incomplete Data Sets", ICML 2019.
 
     J. An and S. Cho, "Variational Autoencoder based Anomaly Detection using
     Reconstruction Probability", Special Lecture on IE 2(1), SNU Data Mining
@@ -415,8 +431,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, mostly normal rows; float32 or float64 (other
-            numbers become float64). With ``likelihood='bernoulli'``, values
-            must lie in [0, 1].
+            numbers become float64), or a pandas or polars table. NaN (in a
+            table also None or pd.NA) is a missing value, in an array as in a
+            table: the VAE trains on the observed entries (see Notes). With
+            ``likelihood='bernoulli'``, values must lie in [0, 1].
 
         y : None
             Ignored.
@@ -429,10 +447,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            NaN or inf in X (a missing value in a table, too: a row's score
-            would cover its observed entries only), too few rows, Bernoulli
-            data outside [0, 1], a diverging training. A previous fit is
-            then left as it was.
+            inf in X, too few rows, Bernoulli data outside [0, 1], a diverging
+            training. A previous fit is then left as it was.
         """
         X = self._validate(X, reset=True)
         vae = self._fit_vae(X)
@@ -504,8 +520,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to score. For the Bernoulli likelihood, values outside
-            [0, 1] are clipped into it, with a warning.
+            Rows to score. NaN (in a table also None or pd.NA) is a missing
+            value: the row is scored on its observed entries (see Notes). For
+            the Bernoulli likelihood, values outside [0, 1] are clipped into
+            it, with a warning.
 
         Returns
         -------
@@ -517,8 +535,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf (in a table: a missing value, or a
-            category unseen in fit) or has the wrong number of features.
+            If X holds inf, a category unseen in fit (in a table), or has
+            the wrong number of features.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -542,8 +560,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf (in a table: a missing value, or a
-            category unseen in fit) or has the wrong number of features.
+            If X holds inf, a category unseen in fit (in a table), or has
+            the wrong number of features.
         """
         return self.score_samples(X) - self.offset_
 
@@ -565,8 +583,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf (in a table: a missing value, or a
-            category unseen in fit) or has the wrong number of features.
+            If X holds inf, a category unseen in fit (in a table), or has
+            the wrong number of features.
         """
         decision = self.decision_function(X)
         labels = np.ones(decision.shape[0], dtype=int)
@@ -575,45 +593,44 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
 
     def _validate(self, X, *, reset):
         """X as the VAE takes it: a table stays one (its categorical columns are
-        the VAE's to encode), anything else is a finite float array."""
+        the VAE's to encode), anything else a float array; NaN (or a table's
+        None, pd.NA) is a missing value, as in VAETransformer, inf an error."""
         library = table_library(X)
         if library is not None:
             validate_data(self, X, reset=reset, skip_check_array=True)
-            self._check_complete_table(X, library, fitted=not reset)
+            if not reset:
+                self._check_known_categories(X, library)
             return X
         return validate_data(
-            self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
+            self,
+            X,
+            reset=reset,
+            dtype=FLOAT_DTYPES,
+            accept_sparse=SPARSE_FORMATS,
+            ensure_all_finite="allow-nan",
         )
 
-    def _check_complete_table(self, X, library, *, fitted):
-        """ValueError for a missing value or a category unseen in fit.
+    def _check_known_categories(self, X, library):
+        """ValueError for a category unseen in fit.
 
-        The VAE would score such a row on its other entries only: a log
-        density of fewer dimensions, not comparable with complete rows' or
-        with ``offset_`` (arrays with NaN fail ``validate_data`` alike).
+        VAETransformer would count it as missing and score the row on its other
+        entries, which would hide the very thing that makes the row unusual.
         """
-        table = getattr(self.vae_, "_table", None) if fitted else None
+        table = getattr(self.vae_, "_table", None)
         categories = table.categories if table is not None else {}
         for name in X.columns:
+            if str(name) not in categories:  # the encoder keeps names as text
+                continue
             values = _column_values(X, name, library)
-            missing = np.equal(values, None)
-            if missing.any():
+            codes = table.category_codes(str(name), values)
+            missing = np.equal(values, None)  # a missing value, not a category
+            unseen = sorted({str(v) for v in values[(codes < 0) & ~missing]})
+            if unseen:
                 raise ValueError(
-                    f"VAEOutlierDetector does not take missing values: column "
-                    f"{name!r} has {int(missing.sum())}. A row's score would "
-                    "cover its observed entries only, and not compare with "
-                    "complete rows' scores or offset_. Impute them first (e.g. "
-                    "skvae.VAEImputer, for numeric columns) or drop those rows."
+                    f"Column {name!r} holds categories not seen in fit: "
+                    f"{unseen[:5]}. VAEOutlierDetector cannot score them "
+                    "(the VAE would drop the column from those rows' scores)."
                 )
-            if str(name) in categories:  # the encoder keeps names as text
-                codes = table.category_codes(str(name), values)
-                unseen = sorted({str(v) for v in values[codes < 0]})
-                if unseen:
-                    raise ValueError(
-                        f"Column {name!r} holds categories not seen in fit: "
-                        f"{unseen[:5]}. VAEOutlierDetector cannot score them "
-                        "(the VAE would drop the column from those rows' scores)."
-                    )
 
     def _scores(self, X):
         """The ``score_type`` score of validated rows X, shape (n_samples,)."""
@@ -661,4 +678,5 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True  # a missing value, as in VAETransformer
         return tags
