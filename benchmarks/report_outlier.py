@@ -393,9 +393,13 @@ def _summary(rows, names, tables, seeds_of):
 
 
 def render_adbench(data):
-    meta, rows = data["meta"], data["rows"]
+    meta, rows = data["meta"], list(data["rows"])
     for r in rows:
         r["label"] = _adbench_label(r)
+    # Other scores of the same fits, shown as variants (no refit).
+    for r in list(rows):
+        for name, metrics in r.get("other_scores", {}).items():
+            rows.append({**r, **metrics, "label": f"{r['label']} [{name}]"})
     tables = list(dict.fromkeys(r["table"] for r in rows))
     info = {}
     for r in rows:
@@ -404,7 +408,7 @@ def render_adbench(data):
         )
     present = set(r["label"] for r in rows)
     baselines = [m for m in ADBENCH_METHODS[1:] if m in present]
-    variants = sorted(n for n in present if n.startswith(VAE + " ("))
+    variants = sorted(n for n in present if n.startswith(VAE) and n != VAE)
     seeds = defaultdict(lambda: defaultdict(set))  # label -> table -> seeds
     for r in rows:
         seeds[r["label"]][r["table"]].add(r["seed"])
@@ -616,7 +620,11 @@ def render_adbench(data):
             "",
             "Settings other than the defaults, each ranked in place of the "
             "defaults against the baselines on the tables and seeds it was "
-            "measured on (exploration; the defaults are the rows above).",
+            "measured on (exploration; the defaults are the rows above). "
+            "A name in brackets is another score of the same fits: "
+            "`reconstruction_probability`, the ELBO under N(0, I) instead of the "
+            "ex-post prior, or the latent density (the ex-post prior's "
+            "log-density of the posterior mean, alone).",
             "",
         ]
         body = []
