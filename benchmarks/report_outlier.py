@@ -427,7 +427,7 @@ def render_adbench(data):
 
     out = [
         "",
-        "# Outlier detection on contaminated tables: the ADBench family",
+        "## Outlier detection on contaminated tables: the ADBench family",
         "",
         "Written by `python benchmarks/report_outlier.py` from "
         "`results/outlier_adbench.json`, which `python benchmarks/bench_outlier.py "
@@ -489,7 +489,7 @@ def render_adbench(data):
         ]
     summary, auc, ap, stats = _summary(rows, ranked, tables, common)
     out += [
-        "## Summary",
+        "### Summary",
         "",
         "Seeds per table: "
         + (
@@ -535,7 +535,7 @@ def render_adbench(data):
         ]
 
     def per_table(metric, title):
-        lines = [f"## {title} per table", ""]
+        lines = [f"### {title} per table", ""]
         lines.append(
             "Mean over the same seeds as the summary; the best of each row in bold. "
             "Rows: training rows x features, anomaly rate."
@@ -563,7 +563,7 @@ def render_adbench(data):
 
     if vae_rows:
         out += [
-            "## `predict` of VAEOutlierDetector on contaminated tables",
+            "### `predict` of VAEOutlierDetector on contaminated tables",
             "",
             "`contamination='auto'` (Tukey's fence of early stopping's held-out "
             "rows, which are contaminated here too): the fraction of test rows "
@@ -616,7 +616,7 @@ def render_adbench(data):
 
     if variants and base_names:
         out += [
-            "## Variants of VAEOutlierDetector",
+            "### Variants of VAEOutlierDetector",
             "",
             "Settings other than the defaults, each ranked in place of the "
             "defaults against the baselines on the tables and seeds it was "
