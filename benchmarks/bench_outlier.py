@@ -639,7 +639,15 @@ def run_adbench(
                 params = vae_params if method == VAE else None
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", UserWarning)
-                    cell = adbench_cell(method, X_train, X_test, y_test, seed, params)
+                    try:
+                        cell = adbench_cell(
+                            method, X_train, X_test, y_test, seed, params
+                        )
+                    except ValueError as error:  # e.g. a diverged training
+                        if method != VAE:
+                            raise
+                        log(f"{table} seed {seed} {method} ({name}) failed: {error}")
+                        cell = {"error": str(error), "roc_auc": None}
                 fresh[key] = {
                     **base,
                     "method": method,
@@ -652,6 +660,8 @@ def run_adbench(
                 partial["rows"] = list(fresh.values())
                 partial_path.parent.mkdir(parents=True, exist_ok=True)
                 partial_path.write_text(json.dumps(partial, indent=1))
+                if cell["roc_auc"] is None:
+                    continue
                 extra = (
                     f", flags {cell['flagged_test']:.3f} (rate "
                     f"{cell['anomaly_rate_test']:.3f}), F1 {cell['predict_f1']:.3f}, "

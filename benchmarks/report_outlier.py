@@ -393,7 +393,9 @@ def _summary(rows, names, tables, seeds_of):
 
 
 def render_adbench(data):
-    meta, rows = data["meta"], list(data["rows"])
+    meta = data["meta"]
+    failed = [r for r in data["rows"] if r.get("roc_auc") is None]
+    rows = [r for r in data["rows"] if r.get("roc_auc") is not None]
     for r in rows:
         r["label"] = _adbench_label(r)
     # Other scores of the same fits, shown as variants (no refit).
@@ -487,6 +489,15 @@ def render_adbench(data):
             "where a column is constant in the training rows).",
             "",
         ]
+    if failed:
+        out += [
+            "Fits that failed (left out of the tables below): "
+            + "; ".join(
+                f"{_adbench_label(r)} on {r['table']} seed {r['seed']} ({r['error']})"
+                for r in failed
+            ),
+            "",
+        ]
     summary, auc, ap, stats = _summary(rows, ranked, tables, common)
     out += [
         "### Summary",
@@ -547,7 +558,7 @@ def render_adbench(data):
             vals = [metric[n][t] for n in ranked]
             top = max(vals)
             body.append(
-                [f"{t} ({n_tr}x{d}, {100 * rate:.1f} %)"]
+                [f"{t} ({n_tr}x{d}, {100 * rate:.{1 if rate >= 0.01 else 2}f} %)"]
                 + [f"**{v:.3f}**" if v == top else f"{v:.3f}" for v in vals]
             )
         body.append(
