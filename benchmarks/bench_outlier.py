@@ -10,6 +10,16 @@ Usage (from the repository root; PyOD comes with ``pip install -e ".[benchmarks]
                                                 # its rows only (about 1 h)
     python benchmarks/report_outlier.py         # JSON -> RESULTS_outlier.md
 
+    # The ADBench family (contaminated training rows; tables in
+    # ../shared/data/adbench or $SKVAE_ADBENCH_DIR), alone; resumes from
+    # results/outlier_adbench.partial.json, merged into
+    # results/outlier_adbench.json when every asked cell is done:
+    python benchmarks/bench_outlier.py --only adbench          # 25 x 3 x 9
+    python benchmarks/bench_outlier.py --only adbench --redo-vae --seeds 0
+                                        # the VAE's rows again, after a change
+    python benchmarks/bench_outlier.py --only adbench --tables 25 45 \
+        --methods VAEOutlierDetector IsolationForest
+
 Tasks (each with seeds 0, 1, 2):
 
 - digits: each class held out in turn as the novelty. Train on a random 75 % of
@@ -29,6 +39,13 @@ Image pixels already share one unit, so no method's input is rescaled further
 (standardizing pixels would blow up the nearly constant border pixels); the
 VAE standardizes its encoder's input itself and PyOD's VAE its whole input
 (``preprocessing=True``, its default).
+
+- adbench (``--only adbench``): ADBench's unsupervised protocol on its
+  classical tables (Han et al., NeurIPS 2022): a stratified 70/30 split per
+  seed, training rows capped at 10,000 and test rows at 5,000, standardized on
+  the training rows; every detector at its defaults is fitted on the
+  training rows *with* their anomalies and without labels; CPU seconds of
+  the fit (time.process_time, one thread). See ``run_adbench``.
 
 Every detector is fitted on the training rows only and ranks the test rows;
 ROC AUC and average precision take the novelty as the positive class. Writes
