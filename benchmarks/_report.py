@@ -194,6 +194,8 @@ def load_data(directory):
         if path.name.endswith(".partial.json"):  # a run still going: not results
             continue
         stored = read_json(path)
+        if "runs" not in stored:  # another report's data (outlier_adbench.json)
+            continue
         data[stored.get("benchmark", path.stem)] = stored["runs"]
     return data
 

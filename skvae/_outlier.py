@@ -9,7 +9,10 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
+import torch
+
 from skvae._base import MIN_VALIDATION_ROWS, N_ELBO_SAMPLES
+from skvae._net import BatchIterator, VAENet
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
 from skvae._tabular import _column_values, table_library
 from skvae._transformer import VAETransformer
@@ -38,6 +41,68 @@ TUKEY_K = 1.5
 # q(z|x) for each row the VAE trained on.
 PRIOR_SIZES = (1, 2, 4, 8, 16)
 PRIOR_DRAWS = 4
+
+
+# Exploration for the outlier issue (21), not a public parameter: training
+# that resists contaminated rows. ``det._trim = rate`` (benchmarks:
+# ``bench_outlier.py --only adbench --vae-params '{"_trim": 0.1}'``) trains on
+# a trimmed ELBO: each minibatch leaves out its ``rate`` of rows with the
+# lowest ELBO, early stopping watches the held-out rows' ELBO trimmed alike,
+# and the ex-post prior is fitted to the rows above the training rows'
+# ``rate`` quantile of the ELBO. Measured in benchmarks/RESULTS_outlier.md.
+class _TrimmedVAENet(VAENet):
+    """VAENet whose training loss leaves out of each minibatch the fraction
+    ``trim`` of its rows with the lowest ELBO (a trimmed likelihood), and
+    whose held-out score leaves out the same fraction of each batch."""
+
+    trim = 0.0
+
+    def get_loss(self, y_pred, y_true=None, X=None, training=False):
+        log_px, kl_per_dim, ratio = y_pred
+        if training and self.trim > 0 and ratio is None:
+            elbo = log_px.mean(dim=0) - kl_per_dim.sum(dim=1)
+            n = elbo.shape[0]
+            keep = max(1, n - int(round(self.trim * n)))
+            if keep < n:
+                # a row whose ELBO is not finite is the first to leave
+                rank = torch.nan_to_num(elbo.detach(), nan=-torch.inf)
+                rows = torch.topk(rank, keep).indices
+                y_pred = (log_px[:, rows], kl_per_dim[rows], None)
+        return super().get_loss(y_pred, y_true, X, training)
+
+    def _held_out_terms(self, x, keys):
+        terms = super()._held_out_terms(x, keys)
+        if not self.trim:
+            return terms
+        log_w = torch.nan_to_num(terms[2], nan=-torch.inf)
+        n = log_w.shape[0]
+        keep = max(1, n - int(round(self.trim * n)))
+        rows = torch.topk(log_w, keep).indices
+        return tuple(t[rows] for t in terms)
+
+    def held_out_score(self, dataset, key="valid_elbo"):
+        self._set_training(False)
+        total, n = 0.0, 0
+        index = 3 if key == "valid_iw" else 2
+        with torch.no_grad():
+            for x, keys in BatchIterator(dataset, self.batch_size):
+                kept = self._held_out_terms(x, keys)[index]
+                total += float(kept.sum())
+                n += len(kept)
+        return total / n
+
+
+class _DetectorVAE(VAETransformer):
+    """The detector's VAE: a VAETransformer that may train on a trimmed ELBO."""
+
+    _trim = 0.0
+
+    def _new_net(self, *args, **kwargs):
+        net = super()._new_net(*args, **kwargs)
+        if self._trim:
+            net.__class__ = _TrimmedVAENet
+            net.trim = self._trim
+        return net
 
 
 class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
@@ -283,6 +348,19 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     ``np.percentile(det.score_samples(X_held_out), 5)``) is better calibrated
     (``benchmarks/RESULTS_outlier.md``).
 
+    Missing values are handled alike in arrays and tables, as in
+    :class:`VAETransformer`: a NaN entry (in a pandas or polars table also
+    None or pd.NA) is missing. Training leaves it out of the likelihood, and
+    a row with missing entries is scored on its observed entries only (for
+    ``'elbo'``, a lower bound on log p(x_obs): the bound of Mattei & Frellsen
+    2019, eq. 5, with K = 1). That is a log-density of fewer dimensions, in
+    general higher than the complete row's would be (a row with every entry
+    missing scores about 0 nats), so such a row is less likely to be
+    flagged; impute first (:class:`VAEImputer`) where a missing entry should
+    count against its row. A category of a table's column that ``fit`` did
+    not see is not taken as missing, which would hide what makes the row
+    unusual: it is a ValueError.
+
     Three settings differ from VAETransformer's: the default
     ``n_components=16``; ``early_stopping='auto'``, which keeps the
     early-stopped model instead of refitting on all the rows, so that the
@@ -313,6 +391,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
 
     P. Ghosh, M. S. M. Sajjadi, A. Vergari, M. Black and B. Schölkopf, "From
     Variational to Deterministic Autoencoders", ICLR 2020, arXiv:1903.12436.
+
+    P.-A. Mattei and J. Frellsen, "MIWAE: Deep Generative Modelling and
+    Imputation of Incomplete Data Sets", ICML 2019.
 
     J. An and S. Cho, "Variational Autoencoder based Anomaly Detection using
     Reconstruction Probability", Special Lecture on IE 2(1), SNU Data Mining
@@ -417,8 +498,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, mostly normal rows; float32 or float64 (other
-            numbers become float64). With ``likelihood='bernoulli'``, values
-            must lie in [0, 1].
+            numbers become float64), or a pandas or polars table. NaN (in a
+            table also None or pd.NA) is a missing value, in an array as in a
+            table: the VAE trains on the observed entries (see Notes). With
+            ``likelihood='bernoulli'``, values must lie in [0, 1].
 
         y : None
             Ignored.
@@ -431,13 +514,17 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            NaN or inf in X (a missing value in a table, too: a row's score
-            would cover its observed entries only), too few rows, Bernoulli
-            data outside [0, 1], a diverging training. A previous fit is
-            then left as it was.
+            inf in X, too few rows, Bernoulli data outside [0, 1], a diverging
+            training. A previous fit is then left as it was.
         """
         X = self._validate(X, reset=True)
-        vae = self._fit_vae(X)
+        trim = getattr(self, "_trim", 0.0)
+        if trim and not (self.warm_start and hasattr(self, "vae_")):
+            vae = _DetectorVAE(**self._vae_params_for(X))
+            vae._trim = trim
+            vae = vae.fit(X)
+        else:
+            vae = self._fit_vae(X)
         self.vae_ = vae
         self.n_iter_ = vae.n_iter_
         self._iw_seed = draw_seed(self.random_state)
@@ -468,6 +555,12 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         unseen = getattr(self.vae_, "_unseen_rows", None)
         if unseen is not None and len(unseen) < _num_samples(X):
             X = _safe_indexing(X, np.setdiff1d(np.arange(_num_samples(X)), unseen))
+        trim = getattr(self, "_trim", 0.0)
+        if trim:  # exploration: the prior of the rows the trimmed ELBO kept
+            elbo = self.vae_.score_samples(X)
+            X = _safe_indexing(
+                X, np.flatnonzero(elbo >= np.percentile(elbo, 100.0 * trim))
+            )
         z = self.vae_._posterior_draws(X, PRIOR_DRAWS, seed=self._iw_seed + 1)[2]
         z = z.reshape(-1, z.shape[-1]).astype(np.float64)
         n, k = z.shape
@@ -506,8 +599,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to score. For the Bernoulli likelihood, values outside
-            [0, 1] are clipped into it, with a warning.
+            Rows to score. NaN (in a table also None or pd.NA) is a missing
+            value: the row is scored on its observed entries (see Notes). For
+            the Bernoulli likelihood, values outside [0, 1] are clipped into
+            it, with a warning.
 
         Returns
         -------
@@ -519,8 +614,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf (in a table: a missing value, or a
-            category unseen in fit) or has the wrong number of features.
+            If X holds inf, a category unseen in fit (in a table), or has
+            the wrong number of features.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -544,8 +639,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf (in a table: a missing value, or a
-            category unseen in fit) or has the wrong number of features.
+            If X holds inf, a category unseen in fit (in a table), or has
+            the wrong number of features.
         """
         return self.score_samples(X) - self.offset_
 
@@ -567,8 +662,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         ValueError
-            If X holds NaN or inf (in a table: a missing value, or a
-            category unseen in fit) or has the wrong number of features.
+            If X holds inf, a category unseen in fit (in a table), or has
+            the wrong number of features.
         """
         decision = self.decision_function(X)
         labels = np.ones(decision.shape[0], dtype=int)
@@ -577,45 +672,44 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
 
     def _validate(self, X, *, reset):
         """X as the VAE takes it: a table stays one (its categorical columns are
-        the VAE's to encode), anything else is a finite float array."""
+        the VAE's to encode), anything else a float array; NaN (or a table's
+        None, pd.NA) is a missing value, as in VAETransformer, inf an error."""
         library = table_library(X)
         if library is not None:
             validate_data(self, X, reset=reset, skip_check_array=True)
-            self._check_complete_table(X, library, fitted=not reset)
+            if not reset:
+                self._check_known_categories(X, library)
             return X
         return validate_data(
-            self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse=SPARSE_FORMATS
+            self,
+            X,
+            reset=reset,
+            dtype=FLOAT_DTYPES,
+            accept_sparse=SPARSE_FORMATS,
+            ensure_all_finite="allow-nan",
         )
 
-    def _check_complete_table(self, X, library, *, fitted):
-        """ValueError for a missing value or a category unseen in fit.
+    def _check_known_categories(self, X, library):
+        """ValueError for a category unseen in fit.
 
-        The VAE would score such a row on its other entries only: a log
-        density of fewer dimensions, not comparable with complete rows' or
-        with ``offset_`` (arrays with NaN fail ``validate_data`` alike).
+        VAETransformer would count it as missing and score the row on its other
+        entries, which would hide the very thing that makes the row unusual.
         """
-        table = getattr(self.vae_, "_table", None) if fitted else None
+        table = getattr(self.vae_, "_table", None)
         categories = table.categories if table is not None else {}
         for name in X.columns:
+            if str(name) not in categories:  # the encoder keeps names as text
+                continue
             values = _column_values(X, name, library)
-            missing = np.equal(values, None)
-            if missing.any():
+            codes = table.category_codes(str(name), values)
+            missing = np.equal(values, None)  # a missing value, not a category
+            unseen = sorted({str(v) for v in values[(codes < 0) & ~missing]})
+            if unseen:
                 raise ValueError(
-                    f"VAEOutlierDetector does not take missing values: column "
-                    f"{name!r} has {int(missing.sum())}. A row's score would "
-                    "cover its observed entries only, and not compare with "
-                    "complete rows' scores or offset_. Impute them first (e.g. "
-                    "skvae.VAEImputer, for numeric columns) or drop those rows."
+                    f"Column {name!r} holds categories not seen in fit: "
+                    f"{unseen[:5]}. VAEOutlierDetector cannot score them "
+                    "(the VAE would drop the column from those rows' scores)."
                 )
-            if str(name) in categories:  # the encoder keeps names as text
-                codes = table.category_codes(str(name), values)
-                unseen = sorted({str(v) for v in values[codes < 0]})
-                if unseen:
-                    raise ValueError(
-                        f"Column {name!r} holds categories not seen in fit: "
-                        f"{unseen[:5]}. VAEOutlierDetector cannot score them "
-                        "(the VAE would drop the column from those rows' scores)."
-                    )
 
     def _scores(self, X):
         """The ``score_type`` score of validated rows X, shape (n_samples,)."""
@@ -663,4 +757,5 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True  # a missing value, as in VAETransformer
         return tags

@@ -333,9 +333,35 @@ def test_bernoulli_needs_unit_interval():
     assert det.predict(X / 2).shape == (30,)
 
 
-def test_tables_with_gaps_or_unseen_categories_are_refused():
-    """A table's missing value or unseen category is an error, as NaN in an
-    array is: the VAE would score such a row on its other entries only."""
+def test_missing_values_are_the_same_in_arrays_and_tables():
+    """NaN is a missing value in an array as in a DataFrame, as in
+    VAETransformer: both fit, and score the same rows alike."""
+    pd = pytest.importorskip("pandas")
+    X = np.random.RandomState(0).randn(80, 4)
+    X[3, 1] = X[10, 0] = X[20, 2] = np.nan
+    X[30] = np.nan  # a row with nothing observed
+    original = X.copy()
+    df = pd.DataFrame(X, columns=list("abcd"))
+    for prior in ("aggregate", "standard_normal"):
+        a = _fit(X, max_iter=3, prior=prior)
+        b = _fit(df, max_iter=3, prior=prior)
+        scores = a.score_samples(X)
+        assert np.all(np.isfinite(scores)) and np.isfinite(a.offset_)
+        assert_allclose(b.score_samples(df), scores, rtol=1e-6)
+        assert a.offset_ == pytest.approx(b.offset_)
+        assert_array_equal(a.predict(X), b.predict(df))
+        # A row's score covers its observed entries: scored alone, it is the
+        # same; nothing observed scores (about) 0 nats, above every full row.
+        assert_allclose(a.score_samples(X[3:4]), scores[3:4], rtol=1e-6)
+        assert scores[30] > np.max(np.delete(scores, [3, 10, 20, 30]))
+    assert_array_equal(X, original)
+    with pytest.raises(ValueError, match="infinity"):
+        _fit(np.where(np.isnan(X), np.inf, X), max_iter=2)
+
+
+def test_a_table_with_gaps_fits_and_unseen_categories_are_refused():
+    """A table's missing value (NaN, None, pd.NA) is missing; a category
+    unseen in fit is an error, not a missing value."""
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
     df = pd.DataFrame(
@@ -350,10 +376,9 @@ def test_tables_with_gaps_or_unseen_categories_are_refused():
     assert detector.predict(df).shape == (60,)
     gap = df.copy()
     gap.loc[3, "y"] = np.nan
-    with pytest.raises(ValueError, match="missing values: column 'y' has 1"):
-        _fit(gap, max_iter=2)
-    with pytest.raises(ValueError, match="missing values: column 'y'"):
-        detector.score_samples(gap)
+    gap.loc[4, "kind"] = None
+    assert np.all(np.isfinite(_fit(gap, max_iter=2).score_samples(gap)))
+    assert np.all(np.isfinite(detector.score_samples(gap)))
     unseen = df.astype({"kind": object})
     unseen.loc[0, "kind"] = "c"
     with pytest.raises(ValueError, match=r"'kind' holds categories not seen.*'c'"):
@@ -369,7 +394,12 @@ def test_a_nullable_integer_gap_is_a_missing_value():
     """pd.NA (nullable dtypes) counts as missing, as NaN does."""
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
+    x = rng.randn(60)
     counts = pd.array(list(rng.randint(0, 5, 59)) + [None], dtype="Int64")
-    df = pd.DataFrame({"x": rng.randn(60), "n": counts})
-    with pytest.raises(ValueError, match="missing values: column 'n' has 1"):
-        _fit(df, max_iter=2)
+    with_na = pd.DataFrame({"x": x, "n": counts})
+    with_nan = pd.DataFrame({"x": x, "n": counts.to_numpy(float, na_value=np.nan)})
+    assert_allclose(
+        _fit(with_na, max_iter=2).score_samples(with_na),
+        _fit(with_nan, max_iter=2).score_samples(with_nan),
+        rtol=1e-6,
+    )
