@@ -379,6 +379,9 @@ def run_detector(args, m):
 
     from skvae import VAEOutlierDetector, VAETransformer
 
+    with warnings.catch_warnings():  # the process's first fit pays torch's start-up
+        warnings.simplefilter("ignore")
+        VAEOutlierDetector(random_state=0).fit(load_table("wine"))
     out = {}
     for name in ("breast_cancer", "digits16"):
         X = load_table(name)
