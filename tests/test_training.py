@@ -311,7 +311,7 @@ def test_verbose_1_shows_a_progress_bar_on_stderr(X_gauss, capsys):
     VAETransformer(max_iter=3, verbose=1, **FAST).fit(X_gauss)
     out, err = capsys.readouterr()
     assert out == ""
-    assert "3/3" in err and "epoch" in err
+    assert "3/3" in err and "iteration" in err
     for name in ("loss=", "rec=", "kl="):
         assert name in err
     VAETransformer(max_iter=2, verbose=1, early_stopping=True, **FAST).fit(X_gauss)
