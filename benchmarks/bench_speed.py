@@ -228,6 +228,9 @@ def run_step(args, m):
     from skvae import VAETransformer
 
     rng = np.random.RandomState(0)
+    with warnings.catch_warnings():  # the process's first fit pays torch's start-up
+        warnings.simplefilter("ignore")
+        VAETransformer(max_iter=2, random_state=0).fit(rng.randn(256, 30))
     out = {}
     for n_features, k in ((30, 8), (64, 10)):
         X = rng.randn(2048, n_features)
