@@ -45,6 +45,8 @@ import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_synthetic import quality  # noqa: E402  (SDMetrics QualityReport)
+
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "adult" / "adult.csv"
 
 
@@ -57,32 +59,6 @@ def load_adult(path):
     for c in categorical:
         df[c] = df[c].astype("category")
     return df, categorical
-
-
-def quality(real, synthetic, categorical):
-    """SDMetrics QualityReport score and its two parts."""
-    from sdmetrics.reports import QualityReport
-
-    metadata = {
-        "tables": {
-            "t": {
-                "columns": {
-                    c: {"sdtype": "categorical" if c in categorical else "numerical"}
-                    for c in real.columns
-                }
-            }
-        }
-    }
-    report = QualityReport()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report.generate({"t": real}, {"t": synthetic}, metadata, verbose=False)
-    props = report.get_properties().set_index("Property")["Score"]
-    return {
-        "quality": round(float(report.get_score()), 4),
-        "column_shapes": round(float(props["Column Shapes"]), 4),
-        "column_pair_trends": round(float(props["Column Pair Trends"]), 4),
-    }
 
 
 def main(argv=None):
