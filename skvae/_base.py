@@ -284,10 +284,13 @@ class BaseVAE(BaseEstimator):
     def _plan(self, n_rows, method):
         """The training settings of one run on ``n_rows`` rows.
 
-        ``'auto'``: ``max_iter`` = max(200 epochs, 4000 Adam steps) and
-        ``n_iter_no_change`` = max(10 epochs, 200 steps), so that small data
-        get enough steps and patience; the held-out rows' scores use
-        clip(2048 / held-out rows, 1, 16) noise draws a row.
+        An iteration is ``epochs_per_iter`` epochs, as many as make
+        ``ITER_MIN_STEPS`` Adam steps (one epoch on larger data; always one
+        in ``partial_fit``). ``'auto'``: ``max_iter`` = ``AUTO_MAX_ITER`` and
+        ``n_iter_no_change`` = ``AUTO_PATIENCE`` iterations. ``fit`` warms
+        the step size up over its first iteration and adapts it on plateaus.
+        The held-out rows' scores use clip(2048 / held-out rows, 1, 16) noise
+        draws a row.
         """
         early = self._early_stopping(n_rows, method)
         n_valid = self._n_validation_rows(n_rows) if early else 0
