@@ -386,9 +386,20 @@ def run(families, quick, out_path, variants, redo_vae_default=False, redo_vae=Fa
             write(rows, quick, out_path, notes)
 
 
-def write(rows, quick, out_path, notes=()):
+def _versions():
+    """The versions a results file records."""
     import pyod
 
+    return {
+        "skvae": skvae.__version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "pyod": pyod.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def write(rows, quick, out_path, notes=()):
     meta = {
         "quick": quick,
         "seeds": {
@@ -396,13 +407,7 @@ def write(rows, quick, out_path, notes=()):
             for f in FAMILIES
             if any(r["family"] == f for r in rows)
         },
-        "versions": {
-            "skvae": skvae.__version__,
-            "torch": torch.__version__,
-            "sklearn": sklearn.__version__,
-            "pyod": pyod.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": _versions(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads 1",
         "notes": list(notes),
         "vae_defaults": {
@@ -470,7 +475,10 @@ def adbench_split(name, seed, folder=ADBENCH_DIR):
         )
     if len(X_test) > ADBENCH_MAX_TEST:
         X_test, _, y_test, _ = train_test_split(
-            X_test, y_test, train_size=ADBENCH_MAX_TEST, stratify=y_test,
+            X_test,
+            y_test,
+            train_size=ADBENCH_MAX_TEST,
+            stratify=y_test,
             random_state=seed,
         )
     scaler = StandardScaler().fit(X_train)
@@ -697,8 +705,6 @@ def run_adbench(
 
 
 def write_adbench(out_path, rows, folder=ADBENCH_DIR):
-    import pyod
-
     order = {t: i for i, t in enumerate(adbench_tables(folder))}
     rows = sorted(
         rows,
@@ -712,13 +718,7 @@ def write_adbench(out_path, rows, folder=ADBENCH_DIR):
             "defaults fitted on the unlabeled training rows; ROC AUC and average "
             "precision on the test rows (anomaly = positive)"
         ),
-        "versions": {
-            "skvae": skvae.__version__,
-            "torch": torch.__version__,
-            "sklearn": sklearn.__version__,
-            "pyod": pyod.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": _versions(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, one thread "
         "(torch, BLAS); times are CPU seconds of the process (time.process_time)",
         "vae_defaults": {
@@ -813,7 +813,9 @@ def main(argv=None):
             tables = [
                 t for t in every if t in args.tables or t.split("_")[0] in args.tables
             ]
-            missing = set(args.tables) - {x for t in tables for x in (t, t.split("_")[0])}
+            missing = set(args.tables) - {
+                x for t in tables for x in (t, t.split("_")[0])
+            }
             if missing:
                 parser.error(f"unknown tables: {sorted(missing)}")
         if args.fresh and args.out.exists():
@@ -847,6 +849,7 @@ def main(argv=None):
         redo_vae=args.redo_vae,
     )
     log(f"wrote {out_path}")
+
 
 if __name__ == "__main__":
     sys.exit(main())

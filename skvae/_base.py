@@ -237,19 +237,12 @@ class BaseVAE(BaseEstimator):
     def _resolve_likelihood(self, X_raw, n_model):
         """The likelihood of the model's columns (``_tabular.likelihood_blocks``)."""
         table = self._table
-        raw_names = [str(n) for n in getattr(self, "feature_names_in_", [])] or [
-            f"x{i}" for i in range(self.n_features_in_)
-        ]
+        raw_names = self._raw_names()
+        raw_to_model, _ = self._model_columns()
         if table is not None and table.categories:
             model_names, groups = table.feature_names_out, table.groups
-            raw_to_model, position = {}, 0
-            for name in table.columns:
-                width = len(table.categories.get(name, [None]))
-                raw_to_model[name] = list(range(position, position + width))
-                position += width
         else:
             model_names, groups = raw_names, []
-            raw_to_model = {name: [i] for i, name in enumerate(raw_names)}
         blocks = likelihood_blocks(
             self.likelihood,
             raw_X=X_raw,
@@ -441,10 +434,14 @@ class BaseVAE(BaseEstimator):
                 out[name] = list(range(position, position + width))
                 position += width
             return out, list(table.columns)
-        names = [str(n) for n in getattr(self, "feature_names_in_", [])] or [
+        names = self._raw_names()
+        return {name: [i] for i, name in enumerate(names)}, names
+
+    def _raw_names(self):
+        """The input's column names as strings (``x0``, ``x1``... without)."""
+        return [str(n) for n in getattr(self, "feature_names_in_", [])] or [
             f"x{i}" for i in range(self.n_features_in_)
         ]
-        return {name: [i] for i, name in enumerate(names)}, names
 
     def _condition_row(self, given):
         """The model row of ``sample(given=...)`` (data units, NaN where free)."""

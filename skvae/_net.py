@@ -664,6 +664,11 @@ class VAENet(LeanNeuralNet):
         return cached[1]
 
 
+def _in_kl_warmup(net):
+    """Whether the net's last iteration still ramped the KL weight up."""
+    return len(net.history) < getattr(net, "kl_warmup", 0)
+
+
 class WarmupEarlyStopping(EarlyStopping):
     """skorch's ``EarlyStopping`` that ignores the KL warm-up epochs.
 
@@ -688,9 +693,8 @@ class WarmupEarlyStopping(EarlyStopping):
                 self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) < getattr(net, "kl_warmup", 0):
-            return
-        super().on_epoch_end(net, **kwargs)
+        if not _in_kl_warmup(net):
+            super().on_epoch_end(net, **kwargs)
 
 
 class WarmupLRScheduler(LRScheduler):
@@ -698,9 +702,8 @@ class WarmupLRScheduler(LRScheduler):
     ignores the KL warm-up iterations (their scores belong to a smaller beta)."""
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) < getattr(net, "kl_warmup", 0):
-            return
-        super().on_epoch_end(net, **kwargs)
+        if not _in_kl_warmup(net):
+            super().on_epoch_end(net, **kwargs)
 
 
 class EpochProgressBar(Callback):
