@@ -146,7 +146,15 @@ def provenance(runs):
 def collapsed(summary, lines):
     """Markdown ``lines`` folded under ``summary`` (GitHub and MyST alike: the
     blank lines let the Markdown inside be parsed)."""
-    return ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
+    return [
+        "<details>",
+        f"<summary>{summary}</summary>",
+        "",
+        *lines,
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def render_page(pg, data):
@@ -173,7 +181,9 @@ def render_page(pg, data):
             continue
         shown = runs if s.multi else runs[-1:]  # multi: the tables name the runs
         md += s.render(shown)
-        md += collapsed("How this was measured: command, machine, load", provenance(shown))
+        md += collapsed(
+            "How this was measured: command, machine, load", provenance(shown)
+        )
     for filename, _ in pg.plots:
         md += [f"![{Path(filename).stem}]({filename})", ""]
     md += [

@@ -53,9 +53,7 @@ DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "adult" / "adult.csv"
 def load_adult(path):
     """adult as a DataFrame, text columns as categories; and their names."""
     df = pd.read_csv(path, skipinitialspace=True)
-    categorical = [
-        c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
-    ]
+    categorical = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     for c in categorical:
         df[c] = df[c].astype("category")
     return df, categorical
@@ -65,11 +63,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--value", default=">50K")
-    parser.add_argument("--given", action="append", default=[],
-                        help="more fixed columns, column=value")
+    parser.add_argument(
+        "--given", action="append", default=[], help="more fixed columns, column=value"
+    )
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--model", default=None,
-                        help="pickle the fitted model here, reuse it if there")
+    parser.add_argument(
+        "--model", default=None, help="pickle the fitted model here, reuse it if there"
+    )
     parser.add_argument("--out", default=str(HERE / "results" / "conditional.json"))
     args = parser.parse_args(argv)
 
@@ -108,8 +108,10 @@ def main(argv=None):
             with open(args.model, "wb") as f:
                 pickle.dump((vae, fit_cpu, fit_wall), f)
     vae.set_output(transform="pandas")
-    print(f"fit: {vae.n_iter_} epochs, {fit_cpu:.0f} CPU s ({fit_wall:.0f} s wall)",
-          flush=True)
+    print(
+        f"fit: {vae.n_iter_} epochs, {fit_cpu:.0f} CPU s ({fit_wall:.0f} s wall)",
+        flush=True,
+    )
 
     rows = {}
 
@@ -120,20 +122,26 @@ def main(argv=None):
             synthetic = draw()
         seconds = time.process_time() - cpu
         exact = all((synthetic[c] == v).all() for c, v in given.items())
-        result = {**quality(real, synthetic[real.columns], categorical),
-                  "sample_cpu_s": round(seconds, 2), "given_exact": bool(exact),
-                  "warnings": [str(w.message) for w in caught]}
+        result = {
+            **quality(real, synthetic[real.columns], categorical),
+            "sample_cpu_s": round(seconds, 2),
+            "given_exact": bool(exact),
+            "warnings": [str(w.message) for w in caught],
+        }
         rows[label] = result
         print(label, result, flush=True)
 
     n = args.n
-    timed("given", lambda: vae.sample(n, random_state=0, decoder_noise=True,
-                                      given=given))
+    timed(
+        "given", lambda: vae.sample(n, random_state=0, decoder_noise=True, given=given)
+    )
     saved = base.CONDITIONAL_PRIOR_FRACTION
     base.CONDITIONAL_PRIOR_FRACTION = 0.0
     try:
-        timed("given, encoder proposals only",
-              lambda: vae.sample(n, random_state=0, decoder_noise=True, given=given))
+        timed(
+            "given, encoder proposals only",
+            lambda: vae.sample(n, random_state=0, decoder_noise=True, given=given),
+        )
     finally:
         base.CONDITIONAL_PRIOR_FRACTION = saved
 
@@ -154,8 +162,10 @@ def main(argv=None):
     timed("rejection", rejection)
     rows["rejection"]["acceptance_rate_upper_bound"] = round(rejection.acceptance, 4)
     timed("unconditional", lambda: vae.sample(n, random_state=0, decoder_noise=True))
-    timed("real training rows",
-          lambda: train[keep_train].sample(min(n, keep_train.sum()), random_state=0))
+    timed(
+        "real training rows",
+        lambda: train[keep_train].sample(min(n, keep_train.sum()), random_state=0),
+    )
 
     out = {
         "benchmark": "conditional",
@@ -177,8 +187,9 @@ def main(argv=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     runs = json.loads(path.read_text())["runs"] if path.exists() else []
     runs = [r for r in runs if r.get("given") != given] + [out]
-    path.write_text(json.dumps({"benchmark": "conditional", "runs": runs}, indent=1)
-                    + "\n")
+    path.write_text(
+        json.dumps({"benchmark": "conditional", "runs": runs}, indent=1) + "\n"
+    )
     print("wrote", path)
 
 

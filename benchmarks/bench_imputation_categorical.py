@@ -189,8 +189,12 @@ def main(argv=None):
     label = f"adult{args.rows or ''}:mcar{int(100 * args.rate)}:seed{args.seed}"
     run = next((r for r in stored["runs"] if r["label"] == label), None)
     if run is None:
-        run = {"label": label, "rows": len(df), "hidden": int(mask.sum()),
-               "results": {}}
+        run = {
+            "label": label,
+            "rows": len(df),
+            "hidden": int(mask.sum()),
+            "results": {},
+        }
         stored["runs"].append(run)
     run["versions"] = {"torch": torch.__version__, "pandas": pd.__version__}
     for method in args.methods:
@@ -205,11 +209,17 @@ def main(argv=None):
             **extra,
         }
         run["results"][method] = result
-        print(method, {k: v for k, v in result.items() if k != "per_column"},
-              flush=True)
+        print(
+            method, {k: v for k, v in result.items() if k != "per_column"}, flush=True
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"benchmark": "imputation_categorical",
-                                    "runs": stored["runs"]}, indent=1) + "\n")
+        path.write_text(
+            json.dumps(
+                {"benchmark": "imputation_categorical", "runs": stored["runs"]},
+                indent=1,
+            )
+            + "\n"
+        )
     print("wrote", path)
 
 

@@ -3,6 +3,7 @@
 from _common import md_table
 from _report import page, section
 
+
 def summary(data):
     """The result first: skvae's models against the bare loop's."""
     runs = data.get("fmnist_seeds")

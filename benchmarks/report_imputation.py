@@ -251,7 +251,8 @@ def imputation_md(runs):
         f"**At 50 % MCAR, `VAEImputer` beats the best of sklearn's imputers on "
         f"{sum(met)} of {len(met)} datasets.** Mean squared error on the hidden "
         "entries of standardized columns (the column mean scores about 1), mean "
-        "over seeds; the margin is relative to the best sklearn imputer; the last column compares "
+        "over seeds; the margin is relative to the best sklearn imputer; the last "
+        "column compares "
         "breast_cancer with the MIWAE demo's 0.287.",
         "",
         table,

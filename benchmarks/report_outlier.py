@@ -420,9 +420,10 @@ def render_adbench(data):
     info = {}
     for r in rows:
         info.setdefault(
-            r["table"], (r["n_train"], r["n_test"], r["n_features"], r["anomaly_rate_train"])
+            r["table"],
+            (r["n_train"], r["n_test"], r["n_features"], r["anomaly_rate_train"]),
         )
-    present = set(r["label"] for r in rows)
+    present = {r["label"] for r in rows}
     baselines = [m for m in ADBENCH_METHODS[1:] if m in present]
     variants = sorted(n for n in present if n.startswith(VAE) and n != VAE)
     seeds = defaultdict(lambda: defaultdict(set))  # label -> table -> seeds
@@ -517,11 +518,7 @@ def render_adbench(data):
         "### Summary",
         "",
         "Seeds per table: "
-        + (
-            f"{n_seeds[0]}"
-            if len(n_seeds) == 1
-            else f"{n_seeds[0]} to {n_seeds[-1]}"
-        )
+        + (f"{n_seeds[0]}" if len(n_seeds) == 1 else f"{n_seeds[0]} to {n_seeds[-1]}")
         + " (those every method here was measured on).",
         "",
         summary,
@@ -576,7 +573,8 @@ def render_adbench(data):
                 + [f"**{v:.3f}**" if v == top else f"{v:.3f}" for v in vals]
             )
         body.append(
-            ["mean"] + [f"{np.mean([metric[n][t] for t in tables]):.3f}" for n in ranked]
+            ["mean"]
+            + [f"{np.mean([metric[n][t] for t in tables]):.3f}" for n in ranked]
         )
         lines.append(table(["table"] + [SHORT.get(n, n) for n in ranked], body))
         lines.append("")
@@ -663,9 +661,7 @@ def render_adbench(data):
             if not ts:
                 continue
             _, a, _, st = _summary(rows, [v, *base_names], ts, s_of)
-            params = next(
-                (r.get("vae_params") for r in rows if r["label"] == v), None
-            )
+            params = next((r.get("vae_params") for r in rows if r["label"] == v), None)
             body.append(
                 [
                     v,

@@ -6,6 +6,7 @@ import numpy as np
 from _common import md_table
 from _report import page, section, short_load
 
+
 def summary(data):
     """The result first: the largest sparse matrix's peak memory against its
     dense copy, in the latest run that measured it."""

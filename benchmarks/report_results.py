@@ -4,6 +4,7 @@ import numpy as np
 from _common import md_table
 from _report import page, plot, section
 
+
 def summary(data):
     """The result first: the wrapper's cost per epoch, from the speed run."""
     runs = data.get("speed")

@@ -7,6 +7,7 @@ from _report import page, section
 PAGE = "RESULTS_tabular.md"
 COMMAND = "python benchmarks/bench_tabular.py"
 
+
 def summary(data):
     """The result first: where the VAE beats FactorAnalysis, by how much."""
     runs = data.get("tabular_quality")

@@ -81,7 +81,7 @@ print(f"{vae.n_iter_} epochs")
 # Rows with one column fixed. ``decoder_noise=True`` draws each column from
 # p(x | z), as plain synthetic rows are drawn; the given column holds its value
 # in every row.
-(column, value), = given.items()
+((column, value),) = given.items()
 n_rows = 200 if QUICK else 2000
 rows = vae.sample(n_rows, random_state=0, decoder_noise=True, given=given)
 assert (rows[column] == value).all()
@@ -102,23 +102,28 @@ plain = vae.sample(n_rows, random_state=0, decoder_noise=True)
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
 bins = np.histogram_bin_edges(table[numeric], bins=30)
 for label, frame, style in (
-    (f"real test rows, {column} = {value}", real, dict(color="k", lw=2)),
-    (f"given {column} = {value}", rows, dict(color="C1")),
-    ("synthetic, no condition", plain, dict(color="C0", ls="--")),
+    (f"real test rows, {column} = {value}", real, {"color": "k", "lw": 2}),
+    (f"given {column} = {value}", rows, {"color": "C1"}),
+    ("synthetic, no condition", plain, {"color": "C0", "ls": "--"}),
 ):
-    left.hist(frame[numeric], bins=bins, density=True, histtype="step",
-              label=label, **style)
+    left.hist(
+        frame[numeric], bins=bins, density=True, histtype="step", label=label, **style
+    )
 left.set_xlabel(numeric)
 left.set_ylabel("density")
 left.legend(fontsize=8)
 levels = list(table[categorical].cat.categories)
-shares = pd.DataFrame(
-    {
-        "real": real[categorical].value_counts(normalize=True),
-        "given": rows[categorical].value_counts(normalize=True),
-        "no condition": plain[categorical].value_counts(normalize=True),
-    }
-).reindex(levels).fillna(0)
+shares = (
+    pd.DataFrame(
+        {
+            "real": real[categorical].value_counts(normalize=True),
+            "given": rows[categorical].value_counts(normalize=True),
+            "no condition": plain[categorical].value_counts(normalize=True),
+        }
+    )
+    .reindex(levels)
+    .fillna(0)
+)
 shares.plot.bar(ax=right, color=["k", "C1", "C0"], width=0.8)
 right.set_ylabel("share of rows")
 right.set_xlabel(categorical)

@@ -539,9 +539,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
                     )
         if self.indicator_ is not None:
             indicator = self.indicator_.transform(np.where(missing, np.nan, 0.0))
-            names = self.indicator_.get_feature_names_out(
-                [str(c) for c in X.columns]
-            )
+            names = self.indicator_.get_feature_names_out([str(c) for c in X.columns])
             for k, name in enumerate(names):
                 out[name] = indicator[:, k].astype(np.float64)
         if polars:

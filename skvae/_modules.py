@@ -598,9 +598,9 @@ class VAEModule(nn.Module):
         z_q = self.reparameterize(z_loc[None], z_logvar[None], eps)
         z = torch.cat([eps[:n_prior], z_q[n_prior:]], dim=0)
         log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(dim=-1)
-        log_q = -0.5 * (
-            (z - z_loc).pow(2) / z_logvar.exp() + z_logvar + LOG_2PI
-        ).sum(dim=-1)
+        log_q = -0.5 * ((z - z_loc).pow(2) / z_logvar.exp() + z_logvar + LOG_2PI).sum(
+            dim=-1
+        )
         log_a = math.log(prior_fraction) if prior_fraction > 0 else -math.inf
         log_b = math.log1p(-prior_fraction) if prior_fraction < 1 else -math.inf
         log_g = torch.logaddexp(log_prior + log_a, log_q + log_b)

@@ -3,13 +3,12 @@
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
-
-import torch
 
 from skvae._base import MIN_VALIDATION_ROWS, N_ELBO_SAMPLES
 from skvae._net import BatchIterator, VAENet

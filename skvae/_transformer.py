@@ -107,9 +107,10 @@ class VAETransformer(
         the rows of the fit that builds the networks: with :meth:`partial_fit`,
         the first chunk's (set the widths when the chunks are small and the
         data large). A model loaded by :meth:`load_weights` keeps ``'auto'``
-        and the widths its file has. Each network also has a linear path beside its MLP, so that the model
-        contains factor analysis; a Gaussian model starts as the factor
-        analysis of the training rows (see Notes).
+        and the widths its file has. Each network also has a linear path
+        beside its MLP, so that the model contains factor analysis; a
+        Gaussian model starts as the factor analysis of the training rows
+        (see Notes).
 
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Hidden-layer activation, as in :class:`~sklearn.neural_network.MLPRegressor`.

@@ -42,7 +42,9 @@ def fitted(table):
 @pytest.mark.parametrize("decoder_noise", [False, True])
 def test_given_columns_come_back_exactly_as_asked(fitted, table, decoder_noise):
     rows = fitted.sample(
-        50, random_state=0, decoder_noise=decoder_noise,
+        50,
+        random_state=0,
+        decoder_noise=decoder_noise,
         given={"kind": "b", "size": 3.25},
     )
     assert list(rows.columns) == list(table.columns)
@@ -55,16 +57,19 @@ def test_given_columns_come_back_exactly_as_asked(fitted, table, decoder_noise):
 def test_the_other_columns_follow_the_condition(fitted):
     """Given the category, the numbers it sets come from its group."""
     means = {
-        kind: fitted.sample(400, random_state=0, decoder_noise=True,
-                            given={"kind": kind})["size"].mean()
+        kind: fitted.sample(
+            400, random_state=0, decoder_noise=True, given={"kind": kind}
+        )["size"].mean()
         for kind in "abc"
     }
     assert means["a"] + 1 < means["b"] < means["c"] - 1  # groups at 0, 3, 6
     # and the category given a number
     share = {
         size: (
-            fitted.sample(400, random_state=0, decoder_noise=True,
-                          given={"size": size})["kind"] == "c"
+            fitted.sample(
+                400, random_state=0, decoder_noise=True, given={"size": size}
+            )["kind"]
+            == "c"
         ).mean()
         for size in (0.0, 6.0)
     }
@@ -112,8 +117,12 @@ def test_a_seed_reproduces_the_rows_and_empty_given_is_plain_sampling(fitted):
 @pytest.mark.parametrize(
     "given, error, match",
     [
-        ({"kind": "z"}, ValueError, r"given\['kind'\] = 'z' is not a category of "
-         r"column 'kind'; its categories are \['a', 'b', 'c'\]"),
+        (
+            {"kind": "z"},
+            ValueError,
+            r"given\['kind'\] = 'z' is not a category of "
+            r"column 'kind'; its categories are \['a', 'b', 'c'\]",
+        ),
         ({"kind": None}, ValueError, "not a category of column 'kind'"),
         ({"height": 1.0}, ValueError, "'height', which is not a column"),
         ({"size": "big"}, ValueError, "column 'size' is numeric"),
@@ -142,8 +151,9 @@ def test_bad_numbers_of_proposals(fitted):
 
 def test_an_improbable_condition_warns(fitted):
     with pytest.warns(UserWarning, match="effective sample size"):
-        fitted.sample(200, random_state=0, given={"size": 40.0, "weight": -80.0},
-                      n_iw_samples=200)
+        fitted.sample(
+            200, random_state=0, given={"size": 40.0, "weight": -80.0}, n_iw_samples=200
+        )
 
 
 def test_an_object_array_without_set_output(table, fitted):

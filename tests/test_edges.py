@@ -118,8 +118,10 @@ def test_integer_columns_are_clipped_to_their_dtypes_range():
     out = encoder.inverse_transform(np.array([[-3.4, 300.0], [1e6, -1e6]]), "pandas")
     assert out["u"].tolist() == [0, 255] and out.dtypes["u"] == np.uint8
     assert out["i"].tolist() == [127, -128] and out.dtypes["i"] == np.int8
-    out = TableEncoder().fit(pl.from_pandas(df)).inverse_transform(
-        np.array([[-3.4, 300.0]]), "polars"
+    out = (
+        TableEncoder()
+        .fit(pl.from_pandas(df))
+        .inverse_transform(np.array([[-3.4, 300.0]]), "polars")
     )
     assert out.schema == {"u": pl.UInt8, "i": pl.Int8}
     assert out.row(0) == (0, 127)
@@ -204,9 +206,7 @@ def test_continuous_bernoulli_docstring_quotes_its_mean():
 def test_a_warm_start_with_a_new_beta_trains():
     rng = np.random.RandomState(0)
     X = rng.randn(200, 2) @ rng.randn(2, 5) + 0.3 * rng.randn(200, 5)
-    vae = VAETransformer(
-        **fast(max_iter=30, early_stopping=True, n_iter_no_change=5)
-    )
+    vae = VAETransformer(**fast(max_iter=30, early_stopping=True, n_iter_no_change=5))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         vae.fit(X)

@@ -44,13 +44,16 @@ def _rst_blocks(path):
             if not body and stripped.startswith(":"):  # a directive option
                 continue
             body.append(following)
-        yield f"{path.parent.name}/{path.name}:{i + 1}", textwrap.dedent(
-            "\n".join(body).strip("\n") + "\n"
+        yield (
+            f"{path.parent.name}/{path.name}:{i + 1}",
+            textwrap.dedent("\n".join(body).strip("\n") + "\n"),
         )
 
 
 def _blocks():
-    sources = [ROOT / "README.md"] + sorted((ROOT / "docs" / "user_guide").glob("*.rst"))
+    sources = [ROOT / "README.md"] + sorted(
+        (ROOT / "docs" / "user_guide").glob("*.rst")
+    )
     seen = {}
     for path in sources:
         found = _markdown_blocks(path) if path.suffix == ".md" else _rst_blocks(path)
