@@ -480,6 +480,8 @@ def render_adbench(data):
                 "early_stopping",
                 "near_constant_ratio",
                 "contamination",
+                "max_samples",
+                "trim_fraction",
             )
         )
         + f"), measured at git {', '.join(vae_gits) or '-'}. "
