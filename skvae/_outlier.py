@@ -595,6 +595,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit the VAE to X and set the threshold :attr:`offset_`.
 
+        The VAE trains on a random sample of ``max_samples_`` rows of X
+        (``max_samples``), on the trimmed ELBO of ``trim_fraction``; the
+        prior and the threshold come from that sample's rows.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
