@@ -739,7 +739,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Scores in nats, in X's dtype (float32 or float64).
+            Scores in nats, in X's dtype (float32 or float64); -inf for a
+            row so far outside the training rows that its code or its
+            likelihood overflows float32.
 
         Raises
         ------
@@ -844,7 +846,17 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
                 )
 
     def _scores(self, X):
-        """The ``score_type`` score of validated rows X, shape (n_samples,)."""
+        """The ``score_type`` score of validated rows X, shape (n_samples,).
+
+        A row so far outside the training rows that its code or likelihood
+        overflows float32 (a NaN) scores -inf: the least likely.
+        """
+        scores = self._raw_scores(X)
+        return np.where(np.isnan(scores), -np.inf, scores).astype(
+            scores.dtype, copy=False
+        )
+
+    def _raw_scores(self, X):
         if (
             self.prior == "aggregate"
             and self.score_type != "reconstruction_probability"
