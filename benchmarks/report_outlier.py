@@ -503,7 +503,9 @@ def render_adbench(data):
                 for n, ts in nonfinite.items()
             )
             + " (PyOD's PCA divides by the variance of a component, which is zero "
-            "where a column is constant in the training rows).",
+            "where a column is constant in the training rows; VAEOutlierDetector "
+            "scores -inf a test row whose code overflows float32, a pixel that is "
+            "constant in its training sample but not in that row).",
             "",
         ]
     if failed:

@@ -896,7 +896,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         finite = np.isfinite(z).all(axis=1)
         log_pz = np.full(z.shape[0], -np.inf)
         if finite.any():
-            log_pz[finite] = self.prior_.score_samples(z[finite])
+            with np.errstate(over="ignore"):  # a huge code: log p(z) = -inf
+                log_pz[finite] = self.prior_.score_samples(z[finite])
         log_pz = log_pz.reshape(log_px.shape)
         if self.score_type == "iw":
             scores = logsumexp(log_px + log_pz - log_q, axis=1) - np.log(S)
