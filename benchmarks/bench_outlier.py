@@ -576,11 +576,18 @@ def other_vae_scores(det, X_test, y_test):
     }
     for name, change in others.items():
         det.set_params(**change)
-        out[name] = evaluate(y_test, -det.score_samples(X_test))
+        # a score of -inf (a row whose code overflows) is the most anomalous
+        novelty = np.nan_to_num(-det.score_samples(X_test), nan=1e300, posinf=1e300)
+        out[name] = evaluate(y_test, novelty)
         det.set_params(**{k: params[k] for k in change})
     if getattr(det, "prior_", None) is not None:
         z = det.vae_.transform(X_test).astype(np.float64)
-        out["latent density"] = evaluate(y_test, -det.prior_.score_samples(z))
+        # a row far outside the training sample may overflow its code
+        finite = np.isfinite(z).all(axis=1)
+        density = np.full(len(z), -np.inf)
+        density[finite] = det.prior_.score_samples(z[finite])
+        novelty = np.nan_to_num(-density, posinf=1e300)
+        out["latent density"] = evaluate(y_test, novelty)
     return out
 
 

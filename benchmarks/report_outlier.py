@@ -480,6 +480,8 @@ def render_adbench(data):
                 "early_stopping",
                 "near_constant_ratio",
                 "contamination",
+                "max_samples",
+                "trim_fraction",
             )
         )
         + f"), measured at git {', '.join(vae_gits) or '-'}. "
@@ -501,7 +503,9 @@ def render_adbench(data):
                 for n, ts in nonfinite.items()
             )
             + " (PyOD's PCA divides by the variance of a component, which is zero "
-            "where a column is constant in the training rows).",
+            "where a column is constant in the training rows; VAEOutlierDetector "
+            "scores -inf a test row whose code overflows float32, a pixel that is "
+            "constant in its training sample but not in that row).",
             "",
         ]
     if failed:

@@ -16,6 +16,7 @@ from sklearn.utils._missing import is_scalar_nan  # noqa: F401
 from sklearn.utils._param_validation import (  # noqa: F401
     Interval,
     MissingValues,
+    RealNotInt,
     StrOptions,
 )
 from sklearn.utils._set_output import _get_output_config

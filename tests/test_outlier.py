@@ -128,7 +128,7 @@ def test_aggregate_prior_leaves_the_held_out_rows_unseen(novelty_data):
     """The mixture is fitted to the rows the VAE trained on, not to the
     held-out rows that set the 'auto' threshold."""
     X_train, _, _ = novelty_data
-    det = _fit(X_train)
+    det = _fit(X_train, trim_fraction=0.0)
     unseen = det.vae_._unseen_rows
     assert unseen is not None and len(unseen) == 15
     trained = np.setdiff1d(np.arange(len(X_train)), unseen)
@@ -213,7 +213,7 @@ def test_auto_offset_is_tukeys_lower_fence_of_held_out_rows(novelty_data):
     (no refit), set the threshold; new normal rows are then flagged about as
     often as those rows, not as rarely as the training rows."""
     X_train, X_test, y_novel = novelty_data
-    det = _fit(X_train)
+    det = _fit(X_train, trim_fraction=0.0)
     assert det.vae_.early_stopping is True  # the detector's 'auto': no refit
     unseen = det.vae_._unseen_rows
     assert len(unseen) == 15 and len(np.unique(unseen)) == 15
@@ -403,3 +403,105 @@ def test_a_nullable_integer_gap_is_a_missing_value():
         _fit(with_nan, max_iter=2).score_samples(with_nan),
         rtol=1e-6,
     )
+
+
+def test_max_samples_resolves_and_subsamples():
+    """'auto' trains on min(512, n) rows drawn at random, an int on that many,
+    a float on that fraction; every row is still scored; the draw follows
+    random_state."""
+    X = np.random.RandomState(0).randn(700, 3)
+    det = _detector(max_iter=1).fit(X)
+    assert det.max_samples_ == 512
+    assert det.score_samples(X).shape == (700,)
+    assert _detector(max_iter=1, max_samples=100).fit(X).max_samples_ == 100
+    assert _detector(max_iter=1, max_samples=0.5).fit(X).max_samples_ == 350
+    assert _detector(max_iter=1, max_samples=1.0).fit(X).max_samples_ == 700
+    with pytest.warns(UserWarning, match="max_samples"):
+        assert _detector(max_iter=1, max_samples=900).fit(X).max_samples_ == 700
+    a, b = (_detector(max_iter=1, max_samples=100).fit(X) for _ in range(2))
+    assert_array_equal(a.score_samples(X), b.score_samples(X))
+    # the same detector as one fitted on its sample alone
+    rows = np.sort(np.random.RandomState(0).choice(700, 100, replace=False))
+    alone = _detector(max_iter=1, max_samples=1.0).fit(X[rows])
+    assert_allclose(alone.score_samples(X), a.score_samples(X))
+    assert alone.offset_ == pytest.approx(a.offset_)
+
+
+def test_kept_rows_of_the_trimmed_likelihood():
+    """A float leaves out that fraction of the rows with the lowest scores (a
+    non-finite one first); 'auto' leaves out those below Q1 - 1.5 IQR."""
+    import torch
+
+    from skvae._outlier import _kept_rows
+
+    scores = torch.tensor([0.0, -1.0, 1.0, 2.0, -50.0, float("nan"), 3.0, 0.5])
+    assert _kept_rows(scores, 0.0) is None
+    kept = set(_kept_rows(scores, 0.25).tolist())
+    assert kept == {0, 1, 2, 3, 6, 7}
+    finite = scores[torch.isfinite(scores)]
+    q1, q3 = np.percentile(finite.numpy(), [25, 75])
+    expected = np.flatnonzero(
+        np.nan_to_num(scores.numpy(), nan=-np.inf) >= q1 - 1.5 * (q3 - q1)
+    )
+    assert_array_equal(_kept_rows(scores, "auto").numpy(), expected)
+    assert 4 not in expected and 5 not in expected
+    assert _kept_rows(torch.arange(8.0), "auto") is None  # no far-out row
+
+
+def test_trimmed_loss_is_the_loss_of_the_kept_rows(novelty_data):
+    """The training loss of a trimmed fit is the plain loss of the rows kept."""
+    import torch
+
+    from skvae._outlier import _kept_rows
+
+    X_train = novelty_data[0]
+    det = _fit(X_train, max_iter=1, trim_fraction=0.2)
+    net = det.vae_.net_
+    log_px = torch.randn(4, 10, dtype=torch.float64)
+    kl = torch.rand(10, 2, dtype=torch.float64)
+    kept = _kept_rows(log_px.mean(0) - kl.sum(1), 0.2)
+    assert len(kept) == 8
+    trimmed = net.get_loss((log_px, kl, None), training=True)
+    plain = (
+        type(net)
+        .__mro__[1]
+        .get_loss(net, (log_px[:, kept], kl[kept], None), training=True)
+    )
+    assert float(trimmed) == pytest.approx(float(plain))
+
+
+def test_untrimmed_fit_on_every_row_is_vae_transformers(novelty_data):
+    """trim_fraction=0 and max_samples=1.0: the VAE is VAETransformer's, with
+    early stopping and no refit."""
+    X_train, X_test, _ = novelty_data
+    det = _fit(X_train, trim_fraction=0.0, max_samples=1.0)
+    params = {k: v for k, v in det.get_params().items() if k not in _OWN_PARAMS}
+    vae = VAETransformer(**{**params, "early_stopping": True}).fit(X_train)
+    assert_allclose(vae.transform(X_test), det.vae_.transform(X_test))
+
+
+def test_trimming_resists_a_cluster_of_anomalies():
+    """A tight cluster of anomalies among the training rows (9 %): the plain
+    ELBO learns it as normal; trimmed at 10 %, the VAE leaves it out and
+    ranks new rows of that cluster below the normal rows."""
+    rng = np.random.RandomState(0)
+    normal = rng.randn(400, 4)
+    cluster = 4.0 + 0.05 * rng.randn(40, 4)
+    X_train = np.vstack([normal[:300], cluster[:30]])
+    X_test = np.vstack([normal[300:], cluster[30:]])
+    y = np.r_[np.zeros(100), np.ones(10)]
+    params = {"max_iter": 30, "hidden_layer_sizes": (16,)}
+    plain = _detector(trim_fraction=0.0, **params).fit(X_train)
+    trimmed = _detector(trim_fraction=0.1, **params).fit(X_train)
+    assert roc_auc_score(y, -plain.score_samples(X_test)) < 0.8
+    assert roc_auc_score(y, -trimmed.score_samples(X_test)) > 0.95
+
+
+def test_a_row_whose_code_overflows_scores_minus_inf(novelty_data):
+    """A row so far out that its code overflows float32 is the least likely
+    (score -inf), not an error."""
+    X_train, X_test, _ = novelty_data
+    det = _fit(X_train.astype(np.float32), max_iter=3)
+    far = np.full((1, X_train.shape[1]), 1e30, dtype=np.float32)
+    scores = det.score_samples(np.vstack([X_test.astype(np.float32), far]))
+    assert scores[-1] == -np.inf or scores[-1] < scores[:-1].min()
