@@ -345,9 +345,7 @@ def test_refit_replays_the_selection_run_s_step_sizes(monkeypatch):
 
     monkeypatch.setattr(_net.VAENet, "run", spy)
     X = load_digits().data[:300] / 16
-    VAETransformer(
-        n_components=4, learning_rate=0.05, **fast(max_iter=12)
-    ).fit(X)
+    VAETransformer(n_components=4, learning_rate=0.05, **fast(max_iter=12)).fit(X)
     (_, selection, selected), (plan, refit, replayed) = runs
     assert selection.best_epoch == refit.epochs == plan.epochs == len(replayed)
     # the first iteration warms the step size up, from the same start, in both
