@@ -331,6 +331,17 @@ register(
     family="skvae",
 )
 register(
+    "vae_notmiwae",
+    "skvae VAEImputer(missing_mechanism='self_masking', random_state=seed): "
+    "not-MIWAE's self-masking missingness model (Ipsen et al. 2021), probit "
+    "link; on the MNAR and MAR masks (MAR: what it costs when its assumption "
+    "is wrong)",
+    lambda ctx: _vae(ctx, missing_mechanism="self_masking"),
+    family="skvae",
+    downstream=False,
+    patterns=("mnar_top25", "mar"),
+)
+register(
     "vae_elbo",
     "skvae VAEImputer(n_importance_samples=1, random_state=seed): the same, "
     "trained on the plain masked ELBO",
@@ -469,7 +480,14 @@ register(
 
 # The methods of a plain run: sklearn's imputers and VAEImputer's defaults
 # (vae_elbo and the MIWAE plugins on demand, with --methods).
-DEFAULT_METHODS = ["mean", "knn", "iterative", "iterative_et", "vae_iw"]
+DEFAULT_METHODS = [
+    "mean",
+    "knn",
+    "iterative",
+    "iterative_et",
+    "vae_iw",
+    "vae_notmiwae",
+]
 
 # -------------------------------------------------------------------- metric
 
