@@ -305,9 +305,7 @@ register(
     "50 % MCAR there); tables with p <= 30 only (digits: skipped, minutes per "
     "run)",
     lambda ctx: IterativeImputer(
-        estimator=ExtraTreesRegressor(
-            n_estimators=10, random_state=ctx.seed, n_jobs=1
-        ),
+        estimator=ExtraTreesRegressor(n_estimators=10, random_state=ctx.seed, n_jobs=1),
         random_state=ctx.seed,
         max_iter=2 if ctx.quick else 10,
     ),

@@ -12,7 +12,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import MissingIndicator
 
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
-from skvae.likelihoods._self_masking import SelfMaskingGaussian
 from skvae._tabular import (
     TableEncoder,
     _dtypes,
@@ -32,6 +31,7 @@ from skvae._validation import (
     is_scalar_nan,
     validate_data,
 )
+from skvae.likelihoods._self_masking import SelfMaskingGaussian
 
 # The imputer's own parameters; every other one is a VAETransformer parameter,
 # passed on to the VAE it builds in fit.

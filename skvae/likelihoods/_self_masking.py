@@ -81,7 +81,7 @@ class SelfMaskingGaussian(Gaussian):
         self.missing_rate = torch.as_tensor(missing_rate, dtype=torch.float32)
 
     def initialize(self, x_mean, x_var):
-        """The Gaussian's start, and the missingness model's: a_j = 0, c_j = Phi^-1(rate)."""
+        """The Gaussian's start; the missingness model's: a = 0, c = Phi^-1(rate)."""
         out = super().initialize(x_mean, x_var)
         rate = self.missing_rate.reshape(-1)
         if rate.shape != x_mean.shape:
@@ -151,7 +151,7 @@ class SelfMaskingGaussian(Gaussian):
         return log_px + self.mask_log_prob(x, decoder_out, observed)
 
     def mean_missing(self, decoder_out):
-        """E[x | z, m = 1]: each entry's mean given that it is missing (see the class)."""
+        """E[x | z, m = 1]: each entry's mean given that it is missing (see class)."""
         var_x, scale, slope, root, t = self._probit_terms(decoder_out)
         mills = torch.exp(-0.5 * t**2 - LOG_SQRT_2PI - log_ndtr(t))  # phi / Phi
         shift = var_x * slope / scale * mills / root
@@ -174,7 +174,9 @@ class SelfMaskingGaussian(Gaussian):
         s_u = torch.sqrt(var_x) / scale
         u_shift = slope * s_u**2 / root * w + s_u / root * noise
         draw = decoder_out + scale * u_shift
-        return torch.where(self.mask_features, draw, self.sample(decoder_out, generator))
+        return torch.where(
+            self.mask_features, draw, self.sample(decoder_out, generator)
+        )
 
     def extra_repr(self):
         return f"self-masking (probit), {super().extra_repr()}"
