@@ -197,10 +197,15 @@ def timing_table(pairs, datasets, methods):
 
 
 def epochs_table(pairs, datasets):
+    methods = [
+        m
+        for m in ("vae_elbo", "vae_iw", "vae_notmiwae")
+        if any(k[1] == m for k in pairs)
+    ]
     rows = []
     for d in datasets:
         row = [d]
-        for m in ("vae_elbo", "vae_iw", "vae_notmiwae"):
+        for m in methods:
             run = pairs.get((d, m))
             if run is None:
                 row.append("-")
@@ -208,7 +213,7 @@ def epochs_table(pairs, datasets):
             n_iter = [r["n_iter"] for r in run["results"]["records"]]
             row.append(f"{min(n_iter)}-{max(n_iter)}")
         rows.append(row)
-    return md_table(["dataset", "vae_elbo", "vae_iw", "vae_notmiwae"], rows)
+    return md_table(["dataset", *methods], rows)
 
 
 def downstream_table(downstream):
