@@ -23,6 +23,7 @@ from skvae._validation import (
     FLOAT_DTYPES,
     Interval,
     MissingValues,
+    StrOptions,
     _check_feature_names_in,
     _fit_context,
     check_is_fitted,
@@ -30,6 +31,7 @@ from skvae._validation import (
     is_scalar_nan,
     validate_data,
 )
+from skvae.likelihoods._self_masking import SelfMaskingGaussian
 
 # The imputer's own parameters; every other one is a VAETransformer parameter,
 # passed on to the VAE it builds in fit.
@@ -39,6 +41,7 @@ _OWN_PARAMS = (
     "n_iw_samples",
     "add_indicator",
     "keep_empty_features",
+    "missing_mechanism",
 )
 
 
@@ -108,6 +111,22 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         sklearn's imputers. The VAE never sees them.
         With categorical columns, a column entirely missing is an error
         instead.
+
+    missing_mechanism : {'mar', 'self_masking'}, default='mar'
+        How entries went missing, as the model assumes it (Rubin 1976).
+        ``'mar'``: missing at random, or completely at random (the
+        missingness depends on observed values only, or on nothing): the
+        mask is ignorable and the VAE models x_obs alone (MIWAE).
+        ``'self_masking'``: missing not at random by self-masking, each
+        feature's chance of going missing a function of its own, possibly
+        hidden, value (e.g. large incomes or lab values above a detection
+        limit left out): the VAE also models the mask, p(m_j = 1 | x_j) =
+        Phi(a_j u_j + c_j) on the standardized value u_j, learned jointly
+        with it in the importance-weighted bound (not-MIWAE; see Notes).
+        Numeric data and ``likelihood='gaussian'`` only. Use it when the
+        missing values are suspected to be systematically larger (or
+        smaller) than the observed ones; on data missing at random it
+        costs some accuracy (see ``benchmarks/RESULTS_imputation.md``).
 
     beta : float, default=1.0
         KL weight of the training loss (beta-VAE), as in VAETransformer.
@@ -284,6 +303,22 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
       :meth:`transform` (about 3 s on breast_cancer's 569 rows; 0.3 s with
       100).
 
+    With ``missing_mechanism='self_masking'`` the model is not-MIWAE's
+    (Ipsen, Mattei & Frellsen 2021, section 3, eq. 3-5): p(x, m | z) =
+    p(x | z) prod_j p(m_j | x_j), trained on the importance-weighted bound of
+    (x_obs, m) and imputing by the same self-normalized importance sampling,
+    with weights w_s = p(x_obs, m | z_s) p(z_s) / q(z_s | x_obs) and each
+    missing entry's mean given z_s *and that it is missing*. Where the paper
+    uses a logistic p(m_j | x_j) and samples x_mis from the decoder inside
+    the weights (its eq. 5), a probit link lets x_mis integrate out in
+    closed form, p(m_j = 1 | z) = Phi(t_j) with t_j = (a_j mu_u + c_j) /
+    sqrt(1 + a_j^2 s_u^2), and E[x_j | z, m_j = 1] is a skew-normal's mean
+    (see ``skvae.likelihoods._self_masking.SelfMaskingGaussian``). Features
+    with no missing entry at fit have no missingness term. Self-masking is
+    identifiable only through the model's assumptions (a Gaussian p(x | z)
+    whose observed part is visibly truncated): expect it to help on values
+    censored from above or below, not on MAR data.
+
     A Student-t likelihood with a per-row scale (the MIWAE demo's decoder),
     prototyped through ``likelihood=``, imputed worse here (0.313-0.348 over
     seeds 0-2, early stopping after 110-175 epochs): expect it to matter on
@@ -293,6 +328,11 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     ----------
     P.-A. Mattei and J. Frellsen, "MIWAE: Deep Generative Modelling and
     Imputation of Incomplete Data Sets", ICML 2019, arXiv:1812.02633.
+
+    N. B. Ipsen, P.-A. Mattei and J. Frellsen, "not-MIWAE: Deep Generative
+    Modelling with Missing not at Random Data", ICLR 2021, arXiv:2006.12871.
+
+    D. B. Rubin, "Inference and missing data", Biometrika 63(3), 1976.
 
     D. B. Rubin, "Multiple Imputation for Nonresponse in Surveys", Wiley, 1987.
 
@@ -322,6 +362,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         n_iw_samples=[Interval(Integral, 1, None, closed="left")],
         add_indicator=["boolean"],
         keep_empty_features=["boolean"],
+        missing_mechanism=[StrOptions({"mar", "self_masking"})],
     )
 
     def __init__(
@@ -333,6 +374,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         n_iw_samples=100,
         add_indicator=False,
         keep_empty_features=False,
+        missing_mechanism="mar",
         beta=1.0,
         likelihood="gaussian",
         near_constant_ratio=None,
@@ -364,6 +406,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         self.n_iw_samples = n_iw_samples
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
+        self.missing_mechanism = missing_mechanism
         self.beta = beta
         self.likelihood = likelihood
         self.near_constant_ratio = near_constant_ratio
@@ -461,6 +504,21 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
         self._impute_seed = draw_seed(self.random_state)
         return self
 
+    def _vae_params_for(self, X):
+        """The VAE's parameters; self-masking replaces the Gaussian likelihood."""
+        params = self._vae_params()
+        if self.missing_mechanism == "self_masking":
+            if not (isinstance(self.likelihood, str) and self.likelihood == "gaussian"):
+                raise ValueError(
+                    "missing_mechanism='self_masking' models a Gaussian p(x | z): "
+                    f"it needs likelihood='gaussian', got {self.likelihood!r}."
+                )
+            params["likelihood"] = SelfMaskingGaussian(
+                np.isnan(np.asarray(X, dtype=np.float64)).mean(axis=0),
+                near_constant_ratio=self.near_constant_ratio,
+            )
+        return params
+
     def _categorical_columns(self, X):
         """The categorical columns of a table X (``categorical_features``)."""
         library = table_library(X)
@@ -473,6 +531,13 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
 
     def _fit_table(self, X):
         """Fit on a table with categorical columns: one VAE over them all."""
+        if self.missing_mechanism != "mar":
+            raise ValueError(
+                f"missing_mechanism={self.missing_mechanism!r} models numeric "
+                f"columns only, but X has categorical columns "
+                f"({self._categorical_columns(X)}): pass missing_mechanism='mar' "
+                "or drop them."
+            )
         if not is_scalar_nan(self.missing_values):
             raise ValueError(
                 f"missing_values={self.missing_values!r}, but X has categorical "

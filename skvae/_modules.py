@@ -489,7 +489,10 @@ class VAEModule(nn.Module):
             w_s = p(x_obs | z_s) p(z_s) / q(z_s | x_obs)    (log_importance_weights)
             E[x_mis | x_obs] ~ sum_s (w_s / sum_t w_t) E[x_mis | z_s]
 
-        with E[x | z] the likelihood's :meth:`~skvae.likelihoods.Likelihood.mean`.
+        with E[x | z] the likelihood's :meth:`~skvae.likelihoods.Likelihood.mean`
+        (its ``mean_missing``: E[x | z, x missing], the same unless the
+        likelihood models a value-dependent missingness, as not-MIWAE's
+        self-masking model; Ipsen et al. 2021, section 3).
         Consistent as S grows (the bias of a self-normalized estimate is
         O(1/S)). A row with nothing observed gets the prior as proposal and
         equal weights: the mean of E[x | z_s] over z_s ~ p(z).
@@ -511,7 +514,7 @@ class VAEModule(nn.Module):
         if observed is None:
             return x
         weights = torch.softmax(log_w, dim=0).unsqueeze(-1)  # (S, batch, 1)
-        x_mean = (weights * self.likelihood.mean(decoder_out)).sum(dim=0)
+        x_mean = (weights * self.likelihood.mean_missing(decoder_out)).sum(dim=0)
         return torch.where(observed, x, x_mean)
 
     def sample_imputation(self, x, eps, seeds):
@@ -550,7 +553,7 @@ class VAEModule(nn.Module):
             generator = torch.Generator(device=x.device)
             generator.manual_seed(int(seeds[i]))
             s = torch.multinomial(weights[:, i], 1, generator=generator)
-            draws[i] = self.likelihood.sample(decoder_out[s, i], generator)[0]
+            draws[i] = self.likelihood.sample_missing(decoder_out[s, i], generator)[0]
         return torch.where(observed, x, draws)
 
     def conditional_proposals(self, x, eps, prior_fraction=0.5):

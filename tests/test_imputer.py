@@ -34,6 +34,7 @@ def _imputer(**params):
     [
         _imputer(),
         _imputer(sample_posterior=True, add_indicator=True, missing_values=-1.0),
+        _imputer(missing_mechanism="self_masking"),
     ]
 )
 def test_sklearn_compatible_imputer(estimator, check):

@@ -178,6 +178,23 @@ class Likelihood(nn.Module):
         """A draw x ~ p(x | z), shape (..., n_features), from ``generator``."""
         raise NotImplementedError
 
+    def mean_missing(self, decoder_out):
+        """E[x | z, x missing], shape (..., n_features): what imputation averages.
+
+        :meth:`mean` itself, unless whether an entry goes missing depends on
+        its value under the model (a self-masking missingness model, as in
+        ``VAEImputer(missing_mechanism='self_masking')``).
+        """
+        return self.mean(decoder_out)
+
+    def sample_missing(self, decoder_out, generator=None):
+        """A draw from p(x | z, x missing), shape (..., n_features).
+
+        :meth:`sample` itself, unless the missingness depends on the value
+        (see :meth:`mean_missing`).
+        """
+        return self.sample(decoder_out, generator)
+
     def data_warning(self, x):
         """A message when x is in the support but poorly modelled, else None.
 
