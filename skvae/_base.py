@@ -39,6 +39,7 @@ from skvae._runtime import (
     torch_dtype,
 )
 from skvae._tabular import (
+    DEFAULT_LIKELIHOOD,
     TableEncoder,
     _is_integer_dtype_name,
     joined_likelihood,
@@ -429,8 +430,7 @@ class BaseVAE(BaseEstimator):
         table = getattr(self, "_table", None)
         if table is not None and table.categories:
             out, position = {}, 0
-            for name in table.columns:
-                width = len(table.categories.get(name, [None]))
+            for name, width in table.widths.items():
                 out[name] = list(range(position, position + width))
                 position += width
             return out, list(table.columns)
@@ -515,7 +515,10 @@ class BaseVAE(BaseEstimator):
                     f"given[{key!r}] = {value!r}: column {name!r} holds integers "
                     f"(dtype {table.dtypes[name]}), so its value must be one."
                 )
-            row[cols[0]] = float(value)
+            # a spike column's value and indicator (``TableEncoder.spikes``)
+            row[cols] = (
+                table.encode_numeric(name, [value])[0] if table else float(value)
+            )
         likelihood = self.net_.module_.likelihood
         check_support(
             row[None],
@@ -579,7 +582,11 @@ class BaseVAE(BaseEstimator):
         """The model's matrix for X: validated, tables encoded (``_tabular``)."""
         if reset:
             self._table = (
-                TableEncoder(self.categorical_features).fit(X)
+                TableEncoder(
+                    self.categorical_features,
+                    spikes=isinstance(self.likelihood, str)
+                    and self.likelihood == DEFAULT_LIKELIHOOD,
+                ).fit(X)
                 if table_library(X) is not None
                 else None
             )
