@@ -515,10 +515,16 @@ class BaseVAE(BaseEstimator):
                     f"given[{key!r}] = {value!r}: column {name!r} holds integers "
                     f"(dtype {table.dtypes[name]}), so its value must be one."
                 )
-            # a spike column's value and indicator (``TableEncoder.spikes``)
-            row[cols] = (
-                table.encode_numeric(name, [value])[0] if table else float(value)
-            )
+            # a spike column's value and indicator, a levels column's one-hot
+            # group (``TableEncoder.spikes``, ``.levels``)
+            entries = table.encode_numeric(name, [value])[0] if table else value
+            if np.isnan(entries).all():
+                raise ValueError(
+                    f"given[{key!r}] = {value!r} is not a value of column "
+                    f"{name!r} seen in fit, and the model gives its seen values "
+                    f"only: {table.levels[name]}."
+                )
+            row[cols] = entries
         likelihood = self.net_.module_.likelihood
         check_support(
             row[None],

@@ -37,6 +37,11 @@ IDENTIFIER_FRACTION = 0.5
 # heaped column (income, rainfall, hours worked), which a Gaussian smears.
 SPIKE_SHARE = 0.2
 SPIKE_MIN_OTHERS = 5
+# An integer column of a mixed-type table with at most this many distinct
+# values (a code: years of education, a month, a count of children) is
+# modelled as a categorical over its values (each value a probability, not
+# a density that smears it between the integers), and comes back as numbers.
+MAX_LEVELS = 20
 
 # Every column the user does not give a likelihood gets this one (with a
 # list of pairs; a single name or instance applies to every numeric column).
@@ -134,9 +139,11 @@ class TableEncoder:
         ``HistGradientBoostingClassifier``), none, or given by name, index or
         boolean mask.
     spikes : bool, default=True
-        Whether to model heaped numeric columns as hurdles (``spikes`` below);
-        the estimator passes True only when every numeric column is Gaussian
-        (``likelihood='gaussian'``, the default), the hurdle's other part.
+        Whether to model integer codes and heaped numeric columns as
+        ``levels`` and ``spikes`` (below); the estimator passes True only when
+        every numeric column is Gaussian (``likelihood='gaussian'``, the
+        default): a likelihood the user names for a column applies to all of
+        its values.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -162,6 +169,11 @@ class TableEncoder:
         Its model columns are ``<column>`` (the value; missing where it
         equals the spike), then ``<column>==<spike>`` and
         ``<column>!=<spike>``, the indicator's one-hot pair.
+    levels : dict
+        For each integer column modelled as a categorical over its values,
+        those values (sorted floats). Only in a table with categorical
+        columns: an integer column with 2 to ``MAX_LEVELS`` distinct values.
+        Its model columns are ``<column>==<value>``, a one-hot group.
     widths : dict
         The number of model columns of each column.
     """
@@ -218,12 +230,19 @@ class TableEncoder:
             for name in self.categories
             if self.library == "polars" and self.dtypes[name].startswith("Enum")
         }
-        self.spikes = {}
+        self.spikes, self.levels = {}, {}
         if self.categories and self.find_spikes:
             for name in self.columns:
                 if name in self.categories or _is_bool_dtype_name(self.dtypes[name]):
                     continue
-                spike = _spike(_numeric(X, name, self.library))
+                values = _numeric(X, name, self.library)
+                distinct = np.unique(values[~np.isnan(values)])
+                if _is_integer_dtype_name(self.dtypes[name]) and (
+                    2 <= len(distinct) <= MAX_LEVELS
+                ):
+                    self.levels[name] = [float(v) for v in distinct]
+                    continue
+                spike = _spike(values)
                 if spike is not None:
                     self.spikes[name] = spike
         names, groups = [], []
@@ -231,6 +250,10 @@ class TableEncoder:
             if name in self.categories:
                 start = len(names)
                 names += [f"{name}_{c}" for c in self.categories[name]]
+                groups.append(list(range(start, len(names))))
+            elif name in self.levels:
+                start = len(names)
+                names += [f"{name}=={_spike_text(v)}" for v in self.levels[name]]
                 groups.append(list(range(start, len(names))))
             elif name in self.spikes:
                 value = _spike_text(self.spikes[name])
@@ -245,10 +268,12 @@ class TableEncoder:
     @property
     def widths(self):
         """{column: its number of model columns}."""
-        spikes = getattr(self, "spikes", {})
+        spikes, levels = getattr(self, "spikes", {}), getattr(self, "levels", {})
         return {
             name: len(self.categories[name])
             if name in self.categories
+            else len(levels[name])
+            if name in levels
             else (3 if name in spikes else 1)
             for name in self.columns
         }
@@ -256,8 +281,14 @@ class TableEncoder:
     def encode_numeric(self, name, values):
         """Model columns of numeric column ``name`` for ``values`` (float64,
         NaN missing), shape (n, width): the values, then a spike's indicator
-        pair (the value missing where it sits at the spike)."""
+        pair (the value missing where it sits at the spike), or a levels
+        column's one-hot group (all NaN for a missing or unseen value)."""
         values = np.asarray(values, dtype=np.float64)
+        levels = getattr(self, "levels", {}).get(name)
+        if levels is not None:
+            out = (values[:, None] == np.asarray(levels)[None, :]).astype(np.float64)
+            out[~out.any(axis=1)] = np.nan
+            return out
         spike = getattr(self, "spikes", {}).get(name)
         if spike is None:
             return values[:, None]
@@ -354,6 +385,19 @@ class TableEncoder:
                 cats = np.array(self.categories[name], dtype=object)
                 columns[name] = cats[np.argmax(group, axis=1)]
                 position += width
+            elif name in getattr(self, "levels", {}):
+                # E[x] = sum_k P(level k) level_k: a draw's one-hot group gives
+                # its level, the means the conditional mean
+                levels = np.asarray(self.levels[name])
+                group = X_model[:, position : position + len(levels)]
+                p = group / np.maximum(group.sum(axis=1, keepdims=True), 1e-300)
+                values = p @ levels
+                if _is_integer_dtype_name(self.dtypes[name]):
+                    values = np.clip(
+                        np.rint(values), *_integer_range(self.dtypes[name])
+                    )
+                columns[name] = values
+                position += len(levels)
             else:
                 values = X_model[:, position]
                 spike = getattr(self, "spikes", {}).get(name)
@@ -442,6 +486,7 @@ class TableEncoder:
             "feature_names_out": self.feature_names_out,
             "groups": self.groups,
             "spikes": dict(getattr(self, "spikes", {})),
+            "levels": dict(getattr(self, "levels", {})),
         }
 
     @classmethod
@@ -462,6 +507,9 @@ class TableEncoder:
         encoder.polars_categories = state.get("polars_categories", {})
         # files from before spikes: none
         encoder.spikes = {k: float(v) for k, v in state.get("spikes", {}).items()}
+        encoder.levels = {
+            k: [float(x) for x in v] for k, v in state.get("levels", {}).items()
+        }
         return encoder
 
 

@@ -399,3 +399,28 @@ def test_a_weights_file_keeps_the_hurdles(heaped, tmp_path):
     np.testing.assert_array_equal(
         loaded.score_samples(heaped), vae.score_samples(heaped)
     )
+
+
+def test_an_integer_code_of_a_mixed_table_is_a_categorical_over_its_values(heaped):
+    rng = np.random.RandomState(1)
+    table = heaped.assign(years=rng.choice([9, 10, 13, 16], size=len(heaped)))
+    vae = VAETransformer(**FAST).set_output(transform="pandas").fit(table)
+    assert vae._table.levels == {"years": [9.0, 10.0, 13.0, 16.0]}
+    assert vae._model_feature_names[-4:] == [
+        "years==9", "years==10", "years==13", "years==16",
+    ]  # fmt: skip
+    assert ("categorical", [9, 10, 11, 12]) in [
+        (name, list(cols)) for name, cols in vae._likelihood_blocks
+    ]
+    rows = vae.sample(500, random_state=0, decoder_noise=True)
+    assert set(rows["years"]) <= {9, 10, 13, 16} and rows["years"].dtype == np.int64
+    # the means: the conditional mean of the values, between the extremes
+    means = vae.inverse_transform(vae.transform(table))
+    assert means["years"].between(9, 16).all()
+    fixed = vae.sample(10, given={"years": 13}, random_state=0, decoder_noise=True)
+    assert (fixed["years"] == 13).all()
+    with pytest.raises(ValueError, match="not a value of column 'years'"):
+        vae.sample(10, given={"years": 11}, random_state=0)
+    # a value unseen in fit counts as missing, as an unseen category does
+    unseen = table.assign(years=11)
+    assert np.isnan(vae._validate_input(unseen, reset=False)[:, 9:13]).all()
