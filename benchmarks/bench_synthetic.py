@@ -17,6 +17,22 @@ Tables (both ship inside the ``vega_datasets`` wheel; nothing is downloaded):
 * ``seattle_weather``: 1,461 days, ``date`` as ``month``, 4 real-valued
   columns and ``weather`` (sun, fog, rain, drizzle, snow). TSTR target:
   ``weather``.
+* ``adult`` (issue 23): UCI census income, 32,561 x 15, ctgan's
+  ``adult.csv`` (``--adult-csv``, default ``/work/shared/data/adult``; read
+  with ``skipinitialspace=True``, ``?`` kept as a category as ctgan's example
+  does); 9 categorical columns, 6 integer ones. TSTR target: ``income``.
+  Tables of at least ``LARGE_ROWS`` rows run only ``LARGE_METHODS`` (skvae at
+  its defaults and with ``n_components=8``, TVAE, independent columns).
+
+TSTR also reports the ROC AUC of the classifier's probabilities (of
+``>50K`` on adult; one-vs-rest, macro-averaged, on the others). A run
+replaces the stored run of its ``--label`` (default ``default``); the report
+takes each method from the latest run that measured it, so TVAE (minutes on
+adult) and skvae can run apart::
+
+    python benchmarks/bench_synthetic.py --only quality --methods tvae independent
+    python benchmarks/bench_synthetic.py --only quality --label skvae \
+        --methods skvae skvae_modes skvae_budget skvae_defaults skvae_k8
 
 ``quality`` (results/synthetic_quality.json): per seed, a stratified 75/25
 split; each generator fits the training rows and draws as many rows. SDMetrics'
