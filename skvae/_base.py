@@ -146,7 +146,7 @@ class BaseVAE(BaseEstimator):
             outcome = net.run(X, plan, seed=seed)
             selection = (plan, outcome, net)
             if fresh and self._refits(X.shape[0], method):
-                net, outcome = self._refit(X, likelihood, plan, outcome.best_epoch)
+                net, outcome = self._refit(X, likelihood, plan, outcome, net)
                 unseen = None
         except BaseException as exc:  # Ctrl-C outside the training loop too
             vars(self).clear()
@@ -212,10 +212,12 @@ class BaseVAE(BaseEstimator):
             and n_rows <= REFIT_MAX_ROWS
         )
 
-    def _refit(self, X, likelihood, plan, best_epoch):
-        """A new model on all the rows of X, trained as many epochs as early
-        stopping chose on the held-out ones (0: the start, e.g. factor
-        analysis of all the rows), as GridSearchCV refits its best candidate."""
+    def _refit(self, X, likelihood, plan, selection, selection_net):
+        """A new model on all the rows of X, trained as many iterations as
+        early stopping chose on the held-out ones (0: the start, e.g. factor
+        analysis of all the rows), with the step sizes the selection run
+        took in them, as GridSearchCV refits its best candidate."""
+        best_epoch = selection.best_epoch
         net = self._new_net(
             X,
             data_statistics(X, likelihood),
@@ -226,8 +228,16 @@ class BaseVAE(BaseEstimator):
         if not best_epoch:
             net.initialize()
             return net, None
+        # The plateau rule records, in each iteration, the step size it ran
+        # at (none in a KL warm-up, whose iterations keep the first); the
+        # first iteration's warm-up is the refit's own.
+        sizes = [plan.learning_rate] + [
+            row.get("event_lr", plan.learning_rate)
+            for row in selection_net.history[1:best_epoch]
+        ]
         refit_plan = dataclasses.replace(
             plan,
+            step_sizes=tuple(sizes),
             epochs=best_epoch,
             early_stopping=False,
             n_iter_no_change=2**31,

@@ -159,6 +159,9 @@ class TrainingPlan:
     epochs_per_iter: int = 1
     adaptive_learning_rate: bool = False
     warmup_steps: int = 0
+    #: the step size of each iteration, replayed instead of adapting it (a
+    #: refit takes its selection run's); None: adapt as above
+    step_sizes: tuple | None = None
     #: what the verbose=1 progress bar calls this run (None: nothing)
     progress_label: str | None = None
 
@@ -541,7 +544,20 @@ class VAENet(LeanNeuralNet):
                     ),
                 )
             )
-        if plan.adaptive_learning_rate:
+        if plan.step_sizes:
+            # A refit replays its selection run's step sizes: the weights that
+            # early stopping kept were reached with them.
+            callbacks.append(
+                (
+                    "learning_rate",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.MultiplicativeLR,
+                        lr_lambda=StepSizes(plan.step_sizes),
+                        last_epoch=-1,
+                    ),
+                )
+            )
+        elif plan.adaptive_learning_rate:
             # MLPRegressor's learning_rate='adaptive': the step size is
             # divided by 5 each time two iterations in a row fail to improve
             # the watched score by tol (torch's ReduceLROnPlateau).
@@ -695,6 +711,22 @@ class WarmupEarlyStopping(EarlyStopping):
     def on_epoch_end(self, net, **kwargs):
         if not _in_kl_warmup(net):
             super().on_epoch_end(net, **kwargs)
+
+
+class StepSizes:
+    """``MultiplicativeLR``'s factor at the start of each iteration: the ratio
+    of its step size to the last one's, from ``sizes`` (one per iteration;
+    1 after them). Multiplicative, so that the first iteration's warm-up
+    (``LinearLR``, chained on the same optimizer) is left as it is. A class,
+    not a closure, so that a fitted net pickles."""
+
+    def __init__(self, sizes):
+        self.sizes = [float(size) for size in sizes]
+
+    def __call__(self, iteration):
+        if 1 <= iteration < len(self.sizes):
+            return self.sizes[iteration] / self.sizes[iteration - 1]
+        return 1.0
 
 
 class WarmupLRScheduler(LRScheduler):

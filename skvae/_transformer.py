@@ -148,8 +148,8 @@ class VAETransformer(
         True when at least 10 rows would be held out, else False; and on at
         most 5000 rows, the model is then refitted on all of them for the
         number of iterations the held-out rows chose (0: the start, e.g. the
-        factor analysis of all rows), as ``GridSearchCV`` refits its best
-        candidate.
+        factor analysis of all rows), at the step sizes that run took in
+        them, as ``GridSearchCV`` refits its best candidate.
         With ``n_importance_samples`` > 1, the held-out score watched is the
         importance-weighted bound, the objective trained.
 

@@ -64,7 +64,9 @@ def test_variance_floor_keeps_every_fold_close(digits):
     for train, test in KFold(5, shuffle=True, random_state=0).split(X):
         vae = VAETransformer(n_components=2, max_iter=15, random_state=0)
         folds.append(vae.fit(X[train]).score(X[test]))
-    assert max(folds) - min(folds) < 6.0
+    # 4.8 nats apart at the default threads, 6.2 with OMP_NUM_THREADS=1 (the
+    # factor-analysis start's BLAS rounds differently); the failure was 1000s
+    assert max(folds) - min(folds) < 10.0
 
 
 def test_a_large_constant_offset_changes_no_score(X_gauss):

@@ -328,6 +328,35 @@ def test_verbose_1_labels_the_refit_s_bar(capsys):
     assert "refit on all rows" in err
 
 
+def test_refit_replays_the_selection_run_s_step_sizes(monkeypatch):
+    # early_stopping='auto' on a few hundred rows: the refit on all rows takes,
+    # iteration by iteration, the step sizes with which the selection run
+    # reached the weights it kept (its plateau rule divided them).
+    from skvae import _net
+
+    runs = []
+    run = _net.VAENet.run
+
+    def spy(self, X, plan, seed):
+        outcome = run(self, X, plan, seed=seed)
+        sizes = [row.get("event_lr") for row in self.history]
+        runs.append((plan, outcome, sizes))
+        return outcome
+
+    monkeypatch.setattr(_net.VAENet, "run", spy)
+    X = load_digits().data[:300] / 16
+    VAETransformer(
+        n_components=4, learning_rate=0.05, **fast(max_iter=12)
+    ).fit(X)
+    (_, selection, selected), (plan, refit, replayed) = runs
+    assert selection.best_epoch == refit.epochs == plan.epochs == len(replayed)
+    # the first iteration warms the step size up, from the same start, in both
+    assert replayed[0] == pytest.approx(selected[0])
+    assert replayed[0] < plan.learning_rate
+    assert plan.step_sizes[1:] == tuple(selected[1 : selection.best_epoch])
+    assert replayed[1:] == pytest.approx(selected[1 : selection.best_epoch])
+
+
 def test_verbose_2_prints_a_table_of_epochs(X_gauss, capsys):
     vae = VAETransformer(max_iter=3, verbose=2, **FAST).fit(X_gauss)
     out, _ = capsys.readouterr()
