@@ -39,6 +39,7 @@ from skvae._runtime import (
     torch_dtype,
 )
 from skvae._tabular import (
+    DEFAULT_LIKELIHOOD,
     TableEncoder,
     _is_integer_dtype_name,
     joined_likelihood,
@@ -439,8 +440,7 @@ class BaseVAE(BaseEstimator):
         table = getattr(self, "_table", None)
         if table is not None and table.categories:
             out, position = {}, 0
-            for name in table.columns:
-                width = len(table.categories.get(name, [None]))
+            for name, width in table.widths.items():
                 out[name] = list(range(position, position + width))
                 position += width
             return out, list(table.columns)
@@ -525,7 +525,16 @@ class BaseVAE(BaseEstimator):
                     f"given[{key!r}] = {value!r}: column {name!r} holds integers "
                     f"(dtype {table.dtypes[name]}), so its value must be one."
                 )
-            row[cols[0]] = float(value)
+            # a spike column's value and indicator, a levels column's one-hot
+            # group (``TableEncoder.spikes``, ``.levels``)
+            entries = table.encode_numeric(name, [value])[0] if table else value
+            if np.isnan(entries).all():
+                raise ValueError(
+                    f"given[{key!r}] = {value!r} is not a value of column "
+                    f"{name!r} seen in fit, and the model gives its seen values "
+                    f"only: {table.levels[name]}."
+                )
+            row[cols] = entries
         likelihood = self.net_.module_.likelihood
         check_support(
             row[None],
@@ -589,7 +598,11 @@ class BaseVAE(BaseEstimator):
         """The model's matrix for X: validated, tables encoded (``_tabular``)."""
         if reset:
             self._table = (
-                TableEncoder(self.categorical_features).fit(X)
+                TableEncoder(
+                    self.categorical_features,
+                    spikes=isinstance(self.likelihood, str)
+                    and self.likelihood == DEFAULT_LIKELIHOOD,
+                ).fit(X)
                 if table_library(X) is not None
                 else None
             )

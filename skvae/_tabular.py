@@ -29,6 +29,20 @@ from skvae.likelihoods import (
 # looks like an identifier (a name, an ID): fit warns.
 IDENTIFIER_FRACTION = 0.5
 
+# A numeric column of a mixed-type table whose most frequent value holds at
+# least this share of its observed values, with at least SPIKE_MIN_OTHERS
+# distinct other values, is modelled as that value's indicator (a categorical
+# pair) and the column's other values (Gaussian, missing where the column
+# sits at the value): a hurdle model (Cragg 1971) of a zero-inflated or
+# heaped column (income, rainfall, hours worked), which a Gaussian smears.
+SPIKE_SHARE = 0.2
+SPIKE_MIN_OTHERS = 5
+# An integer column of a mixed-type table with at most this many distinct
+# values (a code: years of education, a month, a count of children) is
+# modelled as a categorical over its values (each value a probability, not
+# a density that smears it between the integers), and comes back as numbers.
+MAX_LEVELS = 20
+
 # Every column the user does not give a likelihood gets this one (with a
 # list of pairs; a single name or instance applies to every numeric column).
 DEFAULT_LIKELIHOOD = "gaussian"
@@ -124,6 +138,12 @@ class TableEncoder:
         Which columns are categorical: by dtype (as
         ``HistGradientBoostingClassifier``), none, or given by name, index or
         boolean mask.
+    spikes : bool, default=True
+        Whether to model integer codes and heaped numeric columns as
+        ``levels`` and ``spikes`` (below); the estimator passes True only when
+        every numeric column is Gaussian (``likelihood='gaussian'``, the
+        default): a likelihood the user names for a column applies to all of
+        its values.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -138,11 +158,29 @@ class TableEncoder:
         The model's columns: a numeric column keeps its name, a categorical
         one becomes ``<column>_<category>`` per category.
     groups : list of list of int
-        The model columns of each categorical column's one-hot group.
+        The model columns of each categorical column's one-hot group, and of
+        each spike's indicator pair.
+    spikes : dict
+        For each numeric column modelled as a hurdle, its most frequent value
+        (float). Only in a table with categorical columns (one that the
+        model already needs as a DataFrame): a numeric column whose most
+        frequent value holds at least ``SPIKE_SHARE`` of its observed values
+        and that has at least ``SPIKE_MIN_OTHERS`` distinct other values.
+        Its model columns are ``<column>`` (the value; missing where it
+        equals the spike), then ``<column>==<spike>`` and
+        ``<column>!=<spike>``, the indicator's one-hot pair.
+    levels : dict
+        For each integer column modelled as a categorical over its values,
+        those values (sorted floats). Only in a table with categorical
+        columns: an integer column with 2 to ``MAX_LEVELS`` distinct values.
+        Its model columns are ``<column>==<value>``, a one-hot group.
+    widths : dict
+        The number of model columns of each column.
     """
 
-    def __init__(self, categorical_features="from_dtype"):
+    def __init__(self, categorical_features="from_dtype", spikes=True):
         self.categorical_features = categorical_features
+        self.find_spikes = spikes
 
     def fit(self, X):
         """Learn the columns, their dtypes and the categories of X."""
@@ -192,17 +230,74 @@ class TableEncoder:
             for name in self.categories
             if self.library == "polars" and self.dtypes[name].startswith("Enum")
         }
+        self.spikes, self.levels = {}, {}
+        if self.categories and self.find_spikes:
+            for name in self.columns:
+                if name in self.categories or _is_bool_dtype_name(self.dtypes[name]):
+                    continue
+                values = _numeric(X, name, self.library)
+                distinct = np.unique(values[~np.isnan(values)])
+                if _is_integer_dtype_name(self.dtypes[name]) and (
+                    2 <= len(distinct) <= MAX_LEVELS
+                ):
+                    self.levels[name] = [float(v) for v in distinct]
+                    continue
+                spike = _spike(values)
+                if spike is not None:
+                    self.spikes[name] = spike
         names, groups = [], []
         for name in self.columns:
             if name in self.categories:
                 start = len(names)
                 names += [f"{name}_{c}" for c in self.categories[name]]
                 groups.append(list(range(start, len(names))))
+            elif name in self.levels:
+                start = len(names)
+                names += [f"{name}=={_spike_text(v)}" for v in self.levels[name]]
+                groups.append(list(range(start, len(names))))
+            elif name in self.spikes:
+                value = _spike_text(self.spikes[name])
+                names += [name, f"{name}=={value}", f"{name}!={value}"]
+                groups.append([len(names) - 2, len(names) - 1])
             else:
                 names.append(name)
         self.feature_names_out = names
         self.groups = groups
         return self
+
+    @property
+    def widths(self):
+        """{column: its number of model columns}."""
+        spikes, levels = getattr(self, "spikes", {}), getattr(self, "levels", {})
+        return {
+            name: len(self.categories[name])
+            if name in self.categories
+            else len(levels[name])
+            if name in levels
+            else (3 if name in spikes else 1)
+            for name in self.columns
+        }
+
+    def encode_numeric(self, name, values):
+        """Model columns of numeric column ``name`` for ``values`` (float64,
+        NaN missing), shape (n, width): the values, then a spike's indicator
+        pair (the value missing where it sits at the spike), or a levels
+        column's one-hot group (all NaN for a missing or unseen value)."""
+        values = np.asarray(values, dtype=np.float64)
+        levels = getattr(self, "levels", {}).get(name)
+        if levels is not None:
+            out = (values[:, None] == np.asarray(levels)[None, :]).astype(np.float64)
+            out[~out.any(axis=1)] = np.nan
+            return out
+        spike = getattr(self, "spikes", {}).get(name)
+        if spike is None:
+            return values[:, None]
+        at = values == spike
+        out = np.column_stack([np.where(at, np.nan, values), at, ~at]).astype(
+            np.float64
+        )
+        out[np.isnan(values), 1:] = np.nan
+        return out
 
     def _categorical_columns(self, X):
         spec = self.categorical_features
@@ -246,8 +341,9 @@ class TableEncoder:
         position = 0
         for name in self.columns:
             if name not in self.categories:
-                out[:, position] = _numeric(X, name, self.library)
-                position += 1
+                block = self.encode_numeric(name, _numeric(X, name, self.library))
+                out[:, position : position + block.shape[1]] = block
+                position += block.shape[1]
                 continue
             cats = self.categories[name]
             codes = self.category_codes(name, _column_values(X, name, self.library))
@@ -289,8 +385,32 @@ class TableEncoder:
                 cats = np.array(self.categories[name], dtype=object)
                 columns[name] = cats[np.argmax(group, axis=1)]
                 position += width
+            elif name in getattr(self, "levels", {}):
+                # E[x] = sum_k P(level k) level_k: a draw's one-hot group gives
+                # its level, the means the conditional mean
+                levels = np.asarray(self.levels[name])
+                group = X_model[:, position : position + len(levels)]
+                p = group / np.maximum(group.sum(axis=1, keepdims=True), 1e-300)
+                values = p @ levels
+                if _is_integer_dtype_name(self.dtypes[name]):
+                    values = np.clip(
+                        np.rint(values), *_integer_range(self.dtypes[name])
+                    )
+                columns[name] = values
+                position += len(levels)
             else:
                 values = X_model[:, position]
+                spike = getattr(self, "spikes", {}).get(name)
+                if spike is not None:
+                    # E[x] = P(spike) spike + P(other) value: a draw's one-hot
+                    # pair gives the spike or the value, the means the hurdle's
+                    # mean (imputation's conditional mean)
+                    pair = X_model[:, position + 1 : position + 3]
+                    p_spike = pair[:, 0] / np.maximum(pair.sum(axis=1), 1e-300)
+                    values = np.where(
+                        p_spike >= 1, spike, p_spike * spike + (1 - p_spike) * values
+                    )
+                    position += 2
                 dtype = self.dtypes[name]
                 if _is_bool_dtype_name(dtype):
                     values = values >= 0.5
@@ -365,6 +485,8 @@ class TableEncoder:
             },
             "feature_names_out": self.feature_names_out,
             "groups": self.groups,
+            "spikes": dict(getattr(self, "spikes", {})),
+            "levels": dict(getattr(self, "levels", {})),
         }
 
     @classmethod
@@ -383,7 +505,31 @@ class TableEncoder:
         # files from before labels were kept: the names were the labels
         encoder.labels = state.get("labels", state["columns"])
         encoder.polars_categories = state.get("polars_categories", {})
+        # files from before spikes: none
+        encoder.spikes = {k: float(v) for k, v in state.get("spikes", {}).items()}
+        encoder.levels = {
+            k: [float(x) for x in v] for k, v in state.get("levels", {}).items()
+        }
         return encoder
+
+
+def _spike(values):
+    """The most frequent of ``values`` (float64, NaN missing) when it holds at
+    least ``SPIKE_SHARE`` of the observed ones and at least
+    ``SPIKE_MIN_OTHERS`` distinct others remain; else None."""
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return None
+    unique, counts = np.unique(values, return_counts=True)
+    top = int(np.argmax(counts))
+    if counts[top] < SPIKE_SHARE * len(values) or len(unique) - 1 < SPIKE_MIN_OTHERS:
+        return None
+    return float(unique[top])
+
+
+def _spike_text(value):
+    """A spike as text in model column names: 0.0 as '0'."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _plain(value):

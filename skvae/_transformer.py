@@ -74,7 +74,11 @@ class VAETransformer(
         :class:`~skvae.likelihoods.Likelihood` subclass (copied); or, for a
         mixed table, ``(likelihood, columns)`` pairs as in
         ``ColumnTransformer`` (columns no pair names are Gaussian). Fit names
-        the column whose values leave its likelihood's support.
+        the column whose values leave its likelihood's support. With
+        ``'gaussian'``, a table with categorical columns models an integer
+        column of 2-20 values as a categorical over them, and a column heaped
+        at one value (>= 20 % of rows) as a hurdle: that value's indicator
+        and a Gaussian of the others (user guide, *Mixed-type tables*).
 
     near_constant_ratio : float in [1e-3, 1) or None, default=None
         When a feature counts as near-constant, for the ``'gaussian'`` and

@@ -308,3 +308,119 @@ def test_a_missing_numbered_column_is_named(cars):
     vae = VAETransformer(**FAST).fit(table)
     with pytest.raises(ValueError, match="X has no column '1'"):
         vae.transform(table.set_axis([0, 9, 2, 3, 4], axis=1))
+
+
+@pytest.fixture
+def heaped():
+    """A mixed table with a zero-inflated, long-tailed integer column (as
+    adult's capital-gain) and a column heaped at 40 (hours worked)."""
+    rng = np.random.RandomState(0)
+    n = 200
+    group = rng.choice(["a", "b"], size=n)
+    gain = np.where(rng.rand(n) < 0.7, 0, rng.gamma(2.0, 500.0, n).round() + 100)
+    hours = np.where(rng.rand(n) < 0.4, 40, rng.randint(10, 80, n))
+    return pd.DataFrame(
+        {
+            "group": pd.Categorical(group),
+            "gain": gain.astype(np.int64),
+            "hours": hours.astype(np.int64),
+            "x": rng.randn(n) + (group == "a"),
+        }
+    )
+
+
+def test_a_heaped_column_of_a_mixed_table_is_a_hurdle(heaped):
+    vae = VAETransformer(**FAST).set_output(transform="pandas").fit(heaped)
+    assert vae._table.spikes == {"gain": 0.0, "hours": 40.0}
+    assert vae._model_feature_names == [
+        "group_a", "group_b", "gain", "gain==0", "gain!=0",
+        "hours", "hours==40", "hours!=40", "x",
+    ]  # fmt: skip
+    kinds = sorted((t.__name__, cols) for t, cols in _blocks(vae))
+    assert kinds == [
+        ("Categorical", (0, 1)),
+        ("Categorical", (3, 4)),
+        ("Categorical", (6, 7)),
+        ("Gaussian", (2, 5, 8)),
+    ]
+    # the value is missing where the column sits at its spike
+    X_model = vae._validate_input(heaped, reset=False)
+    at = heaped["gain"].to_numpy() == 0
+    assert np.isnan(X_model[at, 2]).all() and not np.isnan(X_model[~at, 2]).any()
+    np.testing.assert_array_equal(X_model[:, 3], at)
+    # draws put rows exactly at the spike, in about the training share
+    rows = vae.sample(2000, random_state=0, decoder_noise=True)
+    assert list(rows.dtypes) == list(heaped.dtypes)
+    share = (rows["gain"] == 0).mean()
+    assert 0.4 < share < 0.95
+    assert (rows.loc[rows["gain"] != 0, "gain"].abs() > 0).all()
+    assert np.isfinite(vae.score(heaped))
+
+
+def test_conditional_rows_fix_a_hurdle_column(heaped):
+    vae = VAETransformer(**FAST).set_output(transform="pandas").fit(heaped)
+    at_spike = vae.sample(20, given={"gain": 0}, random_state=0, decoder_noise=True)
+    assert (at_spike["gain"] == 0).all()
+    away = vae.sample(20, given={"gain": 1234}, random_state=0, decoder_noise=True)
+    assert (away["gain"] == 1234).all()
+
+
+def test_the_hurdle_mean_lies_between_the_spike_and_the_value(heaped):
+    vae = VAETransformer(**FAST).set_output(transform="pandas").fit(heaped)
+    means = vae.inverse_transform(vae.transform(heaped))
+    # a rounded mixture of 0 and the other values' mean: never below the
+    # spike unless the value's mean is
+    assert means["gain"].notna().all()
+    encoder = vae._table
+    out = encoder.inverse_transform(
+        np.array([[1.0, 0.0, 500.0, 0.25, 0.75, 30.0, 1.0, 0.0, 0.0]]), "pandas"
+    )
+    assert out["gain"].iloc[0] == 375 and out["hours"].iloc[0] == 40
+
+
+def test_no_hurdle_without_gaussian_columns_or_categorical_ones(heaped):
+    # every numeric column Gaussian by name only: a list of pairs keeps the
+    # columns whole, so a likelihood given to one applies to all its values
+    pairs = VAETransformer(likelihood=[("poisson", ["gain"])], **FAST).fit(heaped)
+    assert pairs._table.spikes == {}
+    assert ("poisson", [2]) in pairs._likelihood_blocks
+    numeric = VAETransformer(**FAST).fit(heaped.drop(columns=["group"]))
+    assert numeric._table.spikes == {}
+    # a heap with fewer than SPIKE_MIN_OTHERS other values (a 0/1 flag)
+    flag = heaped.assign(gain=(heaped["gain"] > 0).astype(np.int64))
+    assert VAETransformer(**FAST).fit(flag)._table.spikes == {"hours": 40.0}
+
+
+def test_a_weights_file_keeps_the_hurdles(heaped, tmp_path):
+    vae = VAETransformer(**FAST).fit(heaped)
+    vae.save_weights(tmp_path / "heaped.pt")
+    loaded = VAETransformer.load_weights(tmp_path / "heaped.pt")
+    assert loaded._table.spikes == vae._table.spikes
+    np.testing.assert_array_equal(
+        loaded.score_samples(heaped), vae.score_samples(heaped)
+    )
+
+
+def test_an_integer_code_of_a_mixed_table_is_a_categorical_over_its_values(heaped):
+    rng = np.random.RandomState(1)
+    table = heaped.assign(years=rng.choice([9, 10, 13, 16], size=len(heaped)))
+    vae = VAETransformer(**FAST).set_output(transform="pandas").fit(table)
+    assert vae._table.levels == {"years": [9.0, 10.0, 13.0, 16.0]}
+    assert vae._model_feature_names[-4:] == [
+        "years==9", "years==10", "years==13", "years==16",
+    ]  # fmt: skip
+    assert ("categorical", [9, 10, 11, 12]) in [
+        (name, list(cols)) for name, cols in vae._likelihood_blocks
+    ]
+    rows = vae.sample(500, random_state=0, decoder_noise=True)
+    assert set(rows["years"]) <= {9, 10, 13, 16} and rows["years"].dtype == np.int64
+    # the means: the conditional mean of the values, between the extremes
+    means = vae.inverse_transform(vae.transform(table))
+    assert means["years"].between(9, 16).all()
+    fixed = vae.sample(10, given={"years": 13}, random_state=0, decoder_noise=True)
+    assert (fixed["years"] == 13).all()
+    with pytest.raises(ValueError, match="not a value of column 'years'"):
+        vae.sample(10, given={"years": 11}, random_state=0)
+    # a value unseen in fit counts as missing, as an unseen category does
+    unseen = table.assign(years=11)
+    assert np.isnan(vae._validate_input(unseen, reset=False)[:, 9:13]).all()
