@@ -284,6 +284,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Stop on a held-out ELBO, as in VAETransformer, except that ``'auto'``
         never refits on all the rows: it holds out ``validation_fraction`` of
         the rows when that is at least 10 of them (``early_stopping=True``),
+        10 rows when the table has 20 to ``10 / validation_fraction`` rows,
         else none (``False``), and keeps the model that has not seen the
         held-out rows (not in training, nor in the statistics its networks
         are built from), so that their scores can set the ``'auto'``
@@ -716,8 +717,16 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         no refit on all rows, so that the held-out rows stay unseen."""
         params = super()._vae_params_for(X)
         if params["early_stopping"] == "auto":
+            n_rows = _num_samples(X)
             probe = VAETransformer(**params)
-            params["early_stopping"] = probe._early_stopping(_num_samples(X), "fit")
+            params["early_stopping"] = probe._early_stopping(n_rows, "fit")
+            if not params["early_stopping"] and n_rows >= 2 * MIN_VALIDATION_ROWS:
+                # A table too small for validation_fraction to make
+                # MIN_VALIDATION_ROWS rows holds that many out all the same:
+                # trained to its training loss's plateau, the VAE overfits
+                # them, and the 'auto' threshold needs unseen rows.
+                params["early_stopping"] = True
+                params["validation_fraction"] = MIN_VALIDATION_ROWS / n_rows
         return params
 
     def score_samples(self, X):
