@@ -17,10 +17,9 @@ import scipy.sparse as sp
 import torch
 from sklearn.decomposition import FactorAnalysis
 from sklearn.utils.sparsefuncs import mean_variance_axis
-from threadpoolctl import threadpool_limits
 
 from skvae._modules import Decoder, Encoder, VAEModule
-from skvae._runtime import as_tensor
+from skvae._runtime import as_tensor, limited_blas_threads
 from skvae.likelihoods import Gaussian
 
 _GLOBAL_RNG = threading.Lock()
@@ -267,9 +266,9 @@ def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
     if sp.issparse(sample):
         sample = sample.toarray()
     U = np.nan_to_num((np.asarray(sample, dtype=np.float64) - stats.mean) / stats.scale)
-    # BLAS gets the threads torch has (1 in a joblib worker, OMP_NUM_THREADS):
+    # BLAS gets the threads a fit has (one by default; see blas_thread_limit):
     # an oversubscribed OpenBLAS made this fit 20x slower on a busy machine.
-    with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
+    with limited_blas_threads():
         svd = "lapack" if p <= FA_LAPACK_MAX_FEATURES else "randomized"
         fa = FactorAnalysis(min(k, p), svd_method=svd, random_state=seed).fit(U)
     W = np.zeros((p, k))

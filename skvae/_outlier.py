@@ -14,6 +14,7 @@ from sklearn.utils.validation import _num_samples
 from skvae._base import MIN_VALIDATION_ROWS, N_ELBO_SAMPLES
 from skvae._net import BatchIterator, VAENet
 from skvae._owned import OwnedVAEMixin, mirrored_constraints
+from skvae._runtime import limited_blas_threads
 from skvae._tabular import _column_values, table_library
 from skvae._transformer import VAETransformer
 from skvae._validation import (
@@ -703,13 +704,14 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
             m for m in PRIOR_SIZES if m == 1 or (m <= n and m * per_component < n * k)
         ]
         seed = self._iw_seed % 2**32
-        fits = [
-            GaussianMixture(
-                m, covariance_type="full", reg_covar=1e-4, random_state=seed
-            ).fit(z)
-            for m in sizes
-        ]
-        return min(fits, key=lambda g: g.bic(z))
+        with limited_blas_threads():  # BLAS threads as the fit's (see _runtime)
+            fits = [
+                GaussianMixture(
+                    m, covariance_type="full", reg_covar=1e-4, random_state=seed
+                ).fit(z)
+                for m in sizes
+            ]
+            return min(fits, key=lambda g: g.bic(z))
 
     def _vae_params_for(self, X):
         """The VAE's parameters, with the detector's ``early_stopping='auto'``:
@@ -905,7 +907,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         finite = np.isfinite(z).all(axis=1)
         log_pz = np.full(z.shape[0], -np.inf)
         if finite.any():
-            with np.errstate(over="ignore"):  # a huge code: log p(z) = -inf
+            # a huge code: log p(z) = -inf; BLAS threads as a fit's
+            with np.errstate(over="ignore"), limited_blas_threads():
                 log_pz[finite] = self.prior_.score_samples(z[finite])
         log_pz = log_pz.reshape(log_px.shape)
         if self.score_type == "iw":

@@ -59,6 +59,34 @@ def test_omp_num_threads_limits_torch_during_fit_then_restores(
     assert torch.get_num_threads() == 2
 
 
+def test_numpy_work_of_a_fit_takes_the_fit_s_threads(monkeypatch, torch_threads_2):
+    """The factor-analysis start and the detector's GaussianMixture run
+    numpy's BLAS outside torch's scope: they take the fit's one thread too,
+    not torch's process-wide setting (an oversubscribed OpenBLAS made a
+    start 30x slower on a busy machine)."""
+    from sklearn.decomposition import FactorAnalysis
+    from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_info
+
+    from skvae import VAEOutlierDetector
+
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    seen = []
+    for cls in (FactorAnalysis, GaussianMixture):
+        fit = cls.fit
+
+        def probe(self, *args, _fit=fit, **kwargs):
+            seen.append(blas_threads())
+            return _fit(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "fit", probe)
+    VAETransformer(**FAST).fit(_X())
+    VAEOutlierDetector(**FAST).fit(_X())
+    assert seen and all(threads <= {1} for threads in seen)
+
+
 def test_loky_workers_of_grid_search_do_not_oversubscribe():
     """GridSearchCV(n_jobs=2): each worker's torch uses cpu_count // 2 threads
     at most (joblib sets OMP_NUM_THREADS and thread-pool limits in loky
