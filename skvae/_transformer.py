@@ -55,7 +55,7 @@ class VAETransformer(
 
     Parameters
     ----------
-    n_components : int, default=2
+    n_components : int, default=8
         Number of latent dimensions (width of ``z``).
 
     beta : float, default=1.0
@@ -328,7 +328,7 @@ class VAETransformer(
 
     def __init__(
         self,
-        n_components=2,
+        n_components=8,
         *,
         beta=1.0,
         likelihood="gaussian",
