@@ -18,9 +18,9 @@ The table is the UCI adult census table when it is on disk (the file
 ``$SKVAE_ADULT_CSV`` or ``../shared/data/adult/``); otherwise scikit-learn's
 bundled wine table, made mixed by turning its class into a categorical
 ``cultivar`` column. ``benchmarks/bench_conditional.py`` measures the rows on
-adult: SDMetrics quality 0.924 of 2,000 rows with income = >50K against the
-real test rows with that income (2,000 rejection-sampled rows: 0.925; all
-synthetic rows, unconditioned: 0.689).
+adult: SDMetrics quality 0.915 of 2,000 rows with income = >50K against the
+real test rows with that income (2,000 rejection-sampled rows: 0.910; all
+synthetic rows, unconditioned: 0.666).
 """
 
 # %%

@@ -55,8 +55,14 @@ class VAETransformer(
 
     Parameters
     ----------
-    n_components : int, default=2
-        Number of latent dimensions (width of ``z``).
+    n_components : int, default=8
+        Number of latent dimensions (width of ``z``). Dimensions the data do
+        not need are switched off by the KL term (their code stays at the
+        prior, ``mu`` near 0 and ``sigma`` near 1: "posterior collapse" of
+        inactive units, Burda et al. 2016, section 5.2), so a code larger
+        than needed costs little; 8 lets synthetic rows of a wide table keep
+        what predicts one column from many (skvae 0.2 defaulted to 2). Pass
+        ``n_components=2`` for a code to plot.
 
     beta : float, default=1.0
         Weight of the KL term in the training loss (beta-VAE, Higgins et al.
@@ -328,7 +334,7 @@ class VAETransformer(
 
     def __init__(
         self,
-        n_components=2,
+        n_components=8,
         *,
         beta=1.0,
         likelihood="gaussian",

@@ -67,7 +67,7 @@ def test_sparse_gives_dense_results(container, likelihood, make):
 
 def test_sparse_float32_and_partial_fit():
     X = sp.csr_matrix(_bag_of_words().astype(np.float32))
-    vae = VAETransformer(likelihood="bernoulli", **FAST)
+    vae = VAETransformer(n_components=2, likelihood="bernoulli", **FAST)
     vae.partial_fit(X[:24]).partial_fit(X[24:])
     assert vae.n_iter_ == 2
     Z = vae.transform(X)
@@ -152,7 +152,7 @@ def test_batched_inference_equals_unbatched(monkeypatch, X_gauss, sparse):
     """Large inputs go through in batches (INFERENCE_BATCH_ELEMENTS values per
     batch); a tiny batch budget must give the same numbers as one batch."""
     X = sp.csr_matrix(X_gauss) if sparse else X_gauss
-    vae = VAETransformer(**FAST).fit(X)
+    vae = VAETransformer(n_components=2, **FAST).fit(X)
     whole = _all_outputs(vae, X)
     batch_sizes = []
     map_rows = vae._map_rows

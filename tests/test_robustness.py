@@ -96,7 +96,7 @@ BAD_INPUT = [
         {},
         _X(5, 3),
         ValueError,
-        "Z has 3 columns, but this VAETransformer has n_components=2",
+        "Z has 3 columns, but this VAETransformer has n_components=8",
     ),
     (
         "inverse-1d",
@@ -323,7 +323,7 @@ def test_keyboard_interrupt_leaves_model_fitted_to_epochs_done():
     vae = VAETransformer(
         encoder=InterruptingEncoder,
         encoder_kwargs={"interrupt_at": 43},
-        **{**FAST, "max_iter": 5},
+        **{**FAST, "max_iter": 5, "n_components": 2},
     )
     vae.fit(X)  # returns normally, like skorch and MLPRegressor
     assert vae.net_.module_.encoder.steps == 43
@@ -342,7 +342,7 @@ def test_keyboard_interrupt_leaves_model_fitted_to_epochs_done():
 
 def test_hidden_layer_sizes_int_or_positive_ints():
     X = _X()
-    vae = VAETransformer(**{**FAST, "hidden_layer_sizes": 8}).fit(X)
+    vae = VAETransformer(**{**FAST, "hidden_layer_sizes": 8, "n_components": 2}).fit(X)
     assert vae.transform(X).shape == (40, 2)
     for bad in [(0,), (8, -1), (16.5,)]:
         with pytest.raises(ValueError, match="hidden_layer_sizes must be a positive"):
@@ -353,7 +353,7 @@ def test_interrupt_outside_the_training_loop_undoes_the_refit(monkeypatch):
     """Ctrl-C while a refit builds its networks (outside skorch's loop, which
     keeps the epochs done) leaves the previous model as it was."""
     X = _X()
-    vae = VAETransformer(**FAST).fit(X)
+    vae = VAETransformer(n_components=2, **FAST).fit(X)
     Z, S = vae.transform(X), vae.score_samples(X)
 
     def interrupted(*args, **kwargs):
