@@ -64,8 +64,9 @@ print("missing values per column:", table.isna().sum().to_dict())
 # to seconds): each real-valued column gets its own variance. The defaults
 # count Adam steps, so that a few hundred rows train long enough, then refit on
 # every row; ``learning_rate=1e-2, early_stopping=True`` gives rows of a
-# little lower quality in about a seventh of the time
-# (benchmarks/RESULTS_synthetic.md).
+# little lower quality in about 60 % of the time
+# (benchmarks/RESULTS_synthetic.md). ``n_components=2`` gives a code to plot;
+# the default, 8, keeps more of a wide table's dependence between columns.
 vae = VAETransformer(n_components=2, max_iter=3 if QUICK else "auto", random_state=0)
 vae.set_output(transform="pandas")
 vae.fit(table)
