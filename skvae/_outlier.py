@@ -289,10 +289,10 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         that ``'auto'`` is 30 (VAETransformer's is 200), a budget: a fit
         that reaches it ends without VAETransformer's ConvergenceWarning.
         An iteration is one epoch, or as many epochs as make 16 Adam steps
-        on a small sample, so 30 are at least 480 steps; on the 512 rows of
-        ``max_samples='auto'`` more rarely rank rows better, and the cap
-        bounds the cost of a fit (see Notes). An int is a limit as in
-        VAETransformer, with its warning.
+        on a small sample, so 30 iterations make at least 480 steps; on the
+        512 rows of ``max_samples='auto'`` more did not rank ADBench's rows
+        better, and the cap bounds the cost of a fit (see Notes). An int is
+        a limit as in VAETransformer, with its warning.
 
     batch_size : int, default=128
         Rows per minibatch, as in VAETransformer.
