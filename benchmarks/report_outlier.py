@@ -474,6 +474,7 @@ def render_adbench(data):
             if k
             in (
                 "n_components",
+                "likelihood",
                 "score_type",
                 "prior",
                 "max_iter",

@@ -1,6 +1,7 @@
 """VAEOutlierDetector: sklearn's outlier-detector contract and its behaviour."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -16,8 +17,9 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skvae import VAEOutlierDetector, VAETransformer
+from skvae import _outlier
 from skvae._outlier import _OWN_PARAMS
-from skvae.likelihoods import Gaussian
+from skvae.likelihoods import Gaussian, StudentT
 
 
 def _detector(**params):
@@ -36,7 +38,7 @@ def _detector(**params):
 @parametrize_with_checks(
     [
         _detector(validation_fraction=0.2),
-        _detector(score_type="iw", n_iw_samples=4),
+        _detector(score_type="iw", n_iw_samples=4, validation_fraction=0.2),
     ]
 )
 def test_sklearn_compatible_outlier_detector(estimator, check):
@@ -62,12 +64,18 @@ def test_parameters_mirror_vae_transformer():
     assert own == set(VAETransformer().get_params()) | set(_OWN_PARAMS)
 
 
-def test_near_constant_ratio_is_the_detectors_own_default(novelty_data):
+@pytest.mark.parametrize(
+    "likelihood, cls", [("student_t", StudentT), ("gaussian", Gaussian)]
+)
+def test_near_constant_ratio_is_the_detectors_own_default(
+    novelty_data, likelihood, cls
+):
     """near_constant_ratio=0.1 (VAETransformer's: None, 1e-3) reaches the
-    VAE's Gaussian: its floors are those of ``Gaussian(near_constant_ratio=0.1)``,
-    higher for the feature of small variance only."""
+    VAE's likelihood, the default Student-t's or a Gaussian's: its floors are
+    those of ``cls(near_constant_ratio=0.1)``, higher for the feature of
+    small variance only."""
     X_train, _, _ = novelty_data
-    det = _fit(X_train, max_iter=1)
+    det = _fit(X_train, max_iter=1, likelihood=likelihood)
     assert det.near_constant_ratio == 0.1 == det.vae_.near_constant_ratio
     # the detector's early stopping and seed: the same training rows, whose
     # statistics (not the held-out ones') place the floors
@@ -81,14 +89,38 @@ def test_near_constant_ratio_is_the_detectors_own_default(novelty_data):
     floors = [
         vae.fit(X_train).net_.module_.likelihood.x_logvar_floor.numpy()
         for vae in (
-            VAETransformer(likelihood=Gaussian(near_constant_ratio=0.1), **params),
-            VAETransformer(**params),
+            VAETransformer(likelihood=cls(near_constant_ratio=0.1), **params),
+            VAETransformer(likelihood=cls(), **params),
         )
     ]
     assert_allclose(det.vae_.net_.module_.likelihood.x_logvar_floor, floors[0])
     higher = floors[0] > floors[1] + 1e-6
     assert higher.sum() == 1
     assert_allclose(floors[0][~higher], floors[1][~higher])
+
+
+def test_student_t_and_an_iteration_budget_are_the_detectors_defaults(
+    novelty_data, monkeypatch
+):
+    """likelihood='student_t' (VAETransformer's: 'gaussian') and
+    max_iter='auto', the detector's budget of AUTO_MAX_ITER iterations
+    (VAETransformer's 'auto': 200): a fit that reaches it ends without a
+    ConvergenceWarning; an int max_iter reached still warns."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X_train, _, _ = novelty_data
+    det = VAEOutlierDetector()
+    assert det.likelihood == "student_t" and det.max_iter == "auto"
+    assert VAETransformer().likelihood == "gaussian"
+    small = {"n_components": 2, "hidden_layer_sizes": (8,), "random_state": 0}
+    monkeypatch.setattr(_outlier, "AUTO_MAX_ITER", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        det = VAEOutlierDetector(n_iter_no_change=50, **small).fit(X_train)
+    assert isinstance(det.vae_.net_.module_.likelihood, StudentT)
+    assert det.vae_.max_iter == 2 and det.n_iter_ == 2
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        VAEOutlierDetector(max_iter=2, n_iter_no_change=50, **small).fit(X_train)
 
 
 def _standard_normal_mixture(k):
