@@ -16,8 +16,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAEOutlierDetector, VAETransformer
-from skvae import _outlier
+from skvae import VAEOutlierDetector, VAETransformer, _outlier
 from skvae._outlier import _OWN_PARAMS
 from skvae.likelihoods import Gaussian, StudentT
 
