@@ -499,7 +499,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     0.70 to 0.76; annthyroid fell from 0.78 to 0.73), and it kept the
     novelty benchmark level. It trains longer than the Gaussian and each
     step costs about twice as much: ``max_iter='auto'`` (30 iterations)
-    holds the median fit on those tables to 1.5 CPU s (on one seed, 200
+    holds the median fit on those tables to 1.1 CPU s (on one seed, 200
     iterations took 3.0 s for the same mean ROC AUC within 0.001; at 20
     the digits novelty fell by 0.013). ``benchmarks/RESULTS_outlier.md``
     gives both benchmarks.
