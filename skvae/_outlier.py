@@ -560,6 +560,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     """
 
     _own_params = _OWN_PARAMS
+    _vae_class = _DetectorVAE
     _parameter_constraints = mirrored_constraints(
         score_type=[StrOptions({"elbo", "iw", "reconstruction_probability"})],
         prior=[StrOptions({"aggregate", "standard_normal"})],
@@ -716,23 +717,23 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
             return min(self.max_samples, n_samples)
         return min(n_samples, max(2, int(self.max_samples * n_samples)))
 
-    def _fit_vae(self, X):
-        """Fit the detector's VAE (trimmed ELBO) to X, or continue ``vae_``
-        with ``warm_start``; return it."""
-        params = self._vae_params_for(X)
-        if self.warm_start and hasattr(self, "vae_"):
-            vae = self.vae_.set_params(**params)
-        else:
-            vae = _DetectorVAE(**params)
+    def _vae_for(self, params):
+        """The mixin's VAE, trained on the trimmed ELBO of ``trim_fraction``."""
+        vae = super()._vae_for(params)
         vae._trim = self.trim_fraction
-        if self.max_iter != "auto":
-            return vae.fit(X)
+        return vae
+
+    def _fit_vae(self, X):
+        """The mixin's fit; ``max_iter='auto'`` is a budget, not a limit to
+        raise: reaching it gives no ConvergenceWarning."""
         with warnings.catch_warnings():
-            # 'auto' is a budget, not a limit to raise: no ConvergenceWarning
-            warnings.filterwarnings(
-                "ignore", category=ConvergenceWarning, message="VAETransformer trained"
-            )
-            return vae.fit(X)
+            if self.max_iter == "auto":
+                warnings.filterwarnings(
+                    "ignore",
+                    category=ConvergenceWarning,
+                    message="VAETransformer trained",
+                )
+            return super()._fit_vae(X)
 
     def _fit_prior(self, X):
         """The GaussianMixture of the codes of the rows the VAE trained on.

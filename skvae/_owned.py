@@ -29,6 +29,9 @@ class OwnedVAEMixin:
     #: The face's own parameters, which the VAE does not take.
     _own_params = ()
 
+    #: The class of the VAE a fit builds (a face may train a subclass).
+    _vae_class = VAETransformer
+
     def _vae_params(self):
         """The VAETransformer parameters, as set on this face."""
         return {k: v for k, v in self.get_params().items() if k not in self._own_params}
@@ -43,9 +46,11 @@ class OwnedVAEMixin:
         The face's other fitted attributes are its own to set, after this
         succeeds (a failed fit then leaves a previous one as it was).
         """
-        params = self._vae_params_for(X)
+        return self._vae_for(self._vae_params_for(X)).fit(X)
+
+    def _vae_for(self, params):
+        """The VAE a fit trains: ``vae_`` with ``params`` set (``warm_start``)
+        or a new ``_vae_class`` of them."""
         if self.warm_start and hasattr(self, "vae_"):
-            vae = self.vae_.set_params(**params)
-        else:
-            vae = VAETransformer(**params)
-        return vae.fit(X)
+            return self.vae_.set_params(**params)
+        return self._vae_class(**params)
