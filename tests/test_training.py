@@ -90,6 +90,34 @@ def test_factor_analysis_start_is_factor_analysis():
     assert vae.score(X) == pytest.approx(fa.score(X), abs=0.02)
 
 
+def test_factor_analysis_start_fits_the_rows_moments():
+    """The start's FactorAnalysis runs on 2 p rows with the training rows'
+    mean and covariance: the same fit, stopped at the same iteration, as on
+    the rows themselves."""
+    from sklearn.decomposition import FactorAnalysis
+
+    from skvae._factory import _moment_rows
+
+    rng = np.random.RandomState(0)
+    U = rng.randn(400, 3) @ rng.randn(3, 8) + rng.randn(400, 8) * rng.rand(8) + 1.0
+    rows, tol = _moment_rows(U, 1e-2)
+    assert rows.shape == (16, 8)
+    np.testing.assert_allclose(rows.mean(axis=0), U.mean(axis=0))
+    np.testing.assert_allclose(np.cov(rows.T, bias=True), np.cov(U.T, bias=True))
+    full = FactorAnalysis(3, svd_method="lapack").fit(U)
+    moments = FactorAnalysis(3, tol=tol, svd_method="lapack").fit(rows)
+    assert moments.n_iter_ == full.n_iter_
+    np.testing.assert_allclose(moments.noise_variance_, full.noise_variance_)
+    np.testing.assert_allclose(moments.mean_, full.mean_)
+    np.testing.assert_allclose(
+        np.abs(moments.components_), np.abs(full.components_), atol=1e-10
+    )
+    # No more rows than 2 p: the rows themselves.
+    few = U[:16]
+    same, same_tol = _moment_rows(few, 1e-2)
+    assert same is few and same_tol == 1e-2
+
+
 def test_factor_analysis_start_leaves_the_held_out_rows_out(monkeypatch):
     """Early stopping's held-out rows judge the start, so the start is the
     factor analysis of the training rows only (rows it was fitted on would
