@@ -42,9 +42,10 @@ transform CPU seconds and the MSE on the hidden entries, against
 ``VAETransformer`` with the same parameters (and ``early_stopping`` as the
 detector maps it).
 
-``threads``: wall seconds of README's Quickstart and of a
-``GridSearchCV(n_jobs=2)``, each in a fresh interpreter at the default thread
-policy, alone and beside one competing CPU-bound process.
+``threads``: wall seconds of README's Quickstart, of a
+``GridSearchCV(n_jobs=2)`` and of ``check_estimator(VAETransformer())``, each
+in a fresh interpreter at the default thread policy, alone and beside one
+competing CPU-bound process.
 """
 
 import argparse
@@ -433,6 +434,16 @@ grid = GridSearchCV(
 print(grid.best_params_)
 """
 
+# Issue 20, target 3: check_estimator at the default thread policy, beside a
+# competing process, in at most 3 minutes (skvae 0.2: 38 minutes).
+CHECKS = """
+import warnings
+from sklearn.utils.estimator_checks import check_estimator
+from skvae import VAETransformer
+warnings.simplefilter("ignore")
+check_estimator(VAETransformer())
+"""
+
 
 def _wall(code):
     env = {
@@ -460,6 +471,7 @@ def run_threads(args, m):
     for label, code in (
         ("Quickstart", QUICKSTART),
         ("GridSearchCV(n_jobs=2)", GRIDSEARCH),
+        ("check_estimator(VAETransformer())", CHECKS),
     ):
         alone = _wall(code)
         busy = subprocess.Popen([sys.executable, "-c", busy_code])

@@ -298,10 +298,12 @@ def threads_md(runs):
         for name, c in cases.items()
     ]
     return [
-        "Wall seconds of a fresh interpreter running README's Quickstart and a "
-        "`GridSearchCV(n_jobs=2)` over 3 latent sizes on wine, at the default "
+        "Wall seconds of a fresh interpreter running README's Quickstart, a "
+        "`GridSearchCV(n_jobs=2)` over 3 latent sizes on wine and "
+        "`check_estimator(VAETransformer())`, at the default "
         "thread policy (no `OMP_NUM_THREADS`), alone and beside one CPU-bound "
         "process. skvae 0.2 at torch's default threads: the Quickstart took "
-        "8.5-10 minutes beside a busy process against 16-20 s with one thread.",
+        "8.5-10 minutes beside a busy process against 16-20 s with one thread, "
+        "`check_estimator` 38 minutes (target: at most 3).",
         "",
     ] + _table(["task", "alone s", "beside a busy process s", "ratio"], rows)
