@@ -378,8 +378,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         as in VAETransformer.
 
     warm_start : bool, default=False
-        If True, :meth:`fit` continues training the previous fit's VAE, as
-        in VAETransformer.
+        If True, :meth:`fit` continues training the previous fit's VAEs, as
+        in VAETransformer: each member its own (a member added by a larger
+        ``n_estimators`` starts afresh).
 
     encoder : torch.nn.Module instance or class, default=None
         A custom encoder network, as in VAETransformer.
@@ -394,7 +395,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         Keyword arguments for a ``decoder`` class.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the VAE's training and the fixed noise of the scores.
+        Seeds the first member's sample, training and fixed noise of the
+        scores, and the seeds of the other members.
 
     verbose : int, default=0
         Training output, as in VAETransformer.
@@ -720,11 +722,12 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the VAE to X and set the threshold :attr:`offset_`.
+        """Fit the VAEs to X and set the threshold :attr:`offset_`.
 
-        The VAE trains on a random sample of ``max_samples_`` rows of X
-        (``max_samples``), on the trimmed ELBO of ``trim_fraction``; the
-        prior and the threshold come from that sample's rows.
+        Each of the ``n_estimators`` VAEs trains on its own random sample of
+        ``max_samples_`` rows of X (``max_samples``), on the trimmed ELBO of
+        ``trim_fraction``; its prior and threshold come from its sample's
+        rows, and :attr:`offset_` from the members' (see ``contamination``).
 
         Parameters
         ----------
