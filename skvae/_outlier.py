@@ -410,11 +410,13 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         The ``n_estimators`` fitted members, each a detector of one VAE
         (``n_estimators=1``) with its own ``vae_``, ``prior_`` and
         ``offset_``; the first was seeded with ``random_state`` itself, so
-        that ``n_estimators=1`` fits the same VAE as the member of a larger
-        ensemble with that seed.
+        that ``n_estimators=1`` fits the same VAE as the first member of a
+        larger ensemble with that seed. With ``n_estimators=1`` the list
+        holds the detector itself.
 
     vae_ : VAETransformer
-        The fitted VAE of the first member.
+        The fitted VAE of the first member (with ``n_estimators > 1`` an
+        alias: a member's scores use its own ``vae_`` and ``prior_``).
 
     prior_ : sklearn.mixture.GaussianMixture or None
         The ex-post prior on z of ``prior='aggregate'`` of the first member
@@ -766,10 +768,15 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         previous = getattr(self, "estimators_", []) if self.warm_start else []
         members = []
         for j, seed in enumerate(seeds):
+            if self.n_estimators == 1:  # the detector of one VAE is its member
+                members.append(self._fit_member(X, n_samples))
+                break
+            member = type(self)(**{**params, "random_state": seed})
             if j < len(previous):  # warm start: each member continues its VAE
-                member = previous[j].set_params(**{**params, "random_state": seed})
-            else:
-                member = type(self)(**{**params, "random_state": seed})
+                if previous[j] is not self:
+                    member = previous[j].set_params(**{**params, "random_state": seed})
+                else:  # after a fit of one VAE, this detector's
+                    member.vae_ = self.vae_
             members.append(member._fit_member(X, n_samples))
             for name in ("n_features_in_", "feature_names_in_"):
                 # a member scores rows as the detector does

@@ -191,7 +191,15 @@ def novelty_data():
 
 
 def _fit(X, **params):
-    defaults = {"n_components": 2, "max_iter": 30, "hidden_layer_sizes": (16,)}
+    """A detector of one VAE (n_estimators=1), whose vae_, prior_ and offset_
+    the tests below check against the VAE's own scores; the ensemble's
+    tests are at the end of the file."""
+    defaults = {
+        "n_components": 2,
+        "max_iter": 30,
+        "hidden_layer_sizes": (16,),
+        "n_estimators": 1,
+    }
     return VAEOutlierDetector(random_state=0, **{**defaults, **params}).fit(X)
 
 
@@ -463,11 +471,12 @@ def test_max_samples_resolves_and_subsamples():
     assert _detector(max_iter=1, max_samples=1.0).fit(X).max_samples_ == 700
     with pytest.warns(UserWarning, match="max_samples"):
         assert _detector(max_iter=1, max_samples=900).fit(X).max_samples_ == 700
-    a, b = (_detector(max_iter=1, max_samples=100).fit(X) for _ in range(2))
+    one = {"max_iter": 1, "n_estimators": 1}
+    a, b = (_detector(max_samples=100, **one).fit(X) for _ in range(2))
     assert_array_equal(a.score_samples(X), b.score_samples(X))
     # the same detector as one fitted on its sample alone
     rows = np.sort(np.random.RandomState(0).choice(700, 100, replace=False))
-    alone = _detector(max_iter=1, max_samples=1.0).fit(X[rows])
+    alone = _detector(max_samples=1.0, **one).fit(X[rows])
     assert_allclose(alone.score_samples(X), a.score_samples(X))
     assert alone.offset_ == pytest.approx(a.offset_)
 
