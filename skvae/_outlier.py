@@ -831,9 +831,23 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         return self
 
     def set_params(self, **params):
-        """Set the parameters (see sklearn's ``BaseEstimator.set_params``);
-        the score's parameters (``score_type``, ``prior``, ``n_iw_samples``)
-        reach the fitted members too, so that each scores as the detector."""
+        """Set the parameters of this detector.
+
+        As :meth:`sklearn.base.BaseEstimator.set_params`; the parameters of
+        the score (``score_type``, ``prior``, ``n_iw_samples``) also reach
+        the fitted members in :attr:`estimators_`, so that each scores as
+        the detector does.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : VAEOutlierDetector
+            This detector.
+        """
         super().set_params(**params)
         self._sync_members()
         return self
