@@ -191,7 +191,15 @@ def novelty_data():
 
 
 def _fit(X, **params):
-    defaults = {"n_components": 2, "max_iter": 30, "hidden_layer_sizes": (16,)}
+    """A detector of one VAE (n_estimators=1), whose vae_, prior_ and offset_
+    the tests below check against the VAE's own scores; the ensemble's
+    tests are at the end of the file."""
+    defaults = {
+        "n_components": 2,
+        "max_iter": 30,
+        "hidden_layer_sizes": (16,),
+        "n_estimators": 1,
+    }
     return VAEOutlierDetector(random_state=0, **{**defaults, **params}).fit(X)
 
 
@@ -463,11 +471,12 @@ def test_max_samples_resolves_and_subsamples():
     assert _detector(max_iter=1, max_samples=1.0).fit(X).max_samples_ == 700
     with pytest.warns(UserWarning, match="max_samples"):
         assert _detector(max_iter=1, max_samples=900).fit(X).max_samples_ == 700
-    a, b = (_detector(max_iter=1, max_samples=100).fit(X) for _ in range(2))
+    one = {"max_iter": 1, "n_estimators": 1}
+    a, b = (_detector(max_samples=100, **one).fit(X) for _ in range(2))
     assert_array_equal(a.score_samples(X), b.score_samples(X))
     # the same detector as one fitted on its sample alone
     rows = np.sort(np.random.RandomState(0).choice(700, 100, replace=False))
-    alone = _detector(max_iter=1, max_samples=1.0).fit(X[rows])
+    alone = _detector(max_samples=1.0, **one).fit(X[rows])
     assert_allclose(alone.score_samples(X), a.score_samples(X))
     assert alone.offset_ == pytest.approx(a.offset_)
 
@@ -542,6 +551,41 @@ def test_trimming_resists_a_cluster_of_anomalies():
     assert roc_auc_score(y, -trimmed.score_samples(X_test)) > 0.95
 
 
+def test_default_trimming_leaves_out_a_fixed_share_of_each_minibatch():
+    """By default each minibatch's loss leaves out its 10 % least likely
+    rows, however many anomalies it holds (a fraction, not a fence)."""
+    import torch
+
+    det = _detector(max_iter=1).fit(np.random.RandomState(0).randn(60, 3))
+    assert det.trim_fraction == 0.1
+    net = det.vae_.net_
+    assert net.trim == 0.1
+    log_px = torch.randn(2, 40, dtype=torch.float64)
+    log_px[:, :12] -= 100.0  # 30 % far-out rows: 4 of them are trimmed
+    kl = torch.zeros(40, 2, dtype=torch.float64)
+    trimmed = net.get_loss((log_px, kl, None), training=True)
+    kept = torch.argsort(log_px.mean(0), descending=True)[:36]
+    plain = (
+        type(net)
+        .__mro__[1]
+        .get_loss(net, (log_px[:, kept], kl[kept], None), training=True)
+    )
+    assert float(trimmed) == pytest.approx(float(plain))
+
+
+def test_default_resists_a_cluster_of_anomalies():
+    """At its defaults, a cluster of anomalies among the training rows (9 %)
+    is ranked below the normal rows."""
+    rng = np.random.RandomState(0)
+    normal = rng.randn(400, 4)
+    cluster = 4.0 + 0.05 * rng.randn(40, 4)
+    X_train = np.vstack([normal[:300], cluster[:30]])
+    X_test = np.vstack([normal[300:], cluster[30:]])
+    y = np.r_[np.zeros(100), np.ones(10)]
+    det = _detector(max_iter=30, hidden_layer_sizes=(16,)).fit(X_train)
+    assert roc_auc_score(y, -det.score_samples(X_test)) > 0.95
+
+
 def test_a_row_whose_code_overflows_scores_minus_inf(novelty_data):
     """A row so far out that its code overflows float32 is the least likely
     (score -inf), not an error."""
@@ -550,3 +594,69 @@ def test_a_row_whose_code_overflows_scores_minus_inf(novelty_data):
     far = np.full((1, X_train.shape[1]), 1e30, dtype=np.float32)
     scores = det.score_samples(np.vstack([X_test.astype(np.float32), far]))
     assert scores[-1] == -np.inf or scores[-1] < scores[:-1].min()
+
+
+def test_members_average_their_scores_and_decisions():
+    """n_estimators VAEs on their own samples: the detector's score is the
+    mean of the members' scores, its 'auto' decision the mean of theirs."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 4)
+    det = _detector(n_estimators=3, max_samples=80).fit(X)
+    assert len(det.estimators_) == 3
+    assert det.vae_ is det.estimators_[0].vae_
+    members = [m.score_samples(X) for m in det.estimators_]
+    assert not np.allclose(members[0], members[1])  # other samples, seeds
+    assert_allclose(det.score_samples(X), np.mean(members, axis=0), rtol=1e-6)
+    decisions = [m.decision_function(X) for m in det.estimators_]
+    assert_allclose(
+        det.decision_function(X), np.mean(decisions, axis=0), rtol=1e-5, atol=1e-6
+    )
+    # the scores set after fit reach every member
+    det.set_params(score_type="reconstruction_probability")
+    members = [m.score_samples(X) for m in det.estimators_]
+    assert_allclose(det.score_samples(X), np.mean(members, axis=0), rtol=1e-6)
+
+
+def test_one_member_is_the_first_member_of_more():
+    """The first member is seeded with random_state itself: n_estimators=1
+    fits the VAE that a larger ensemble's first member fits."""
+    X = np.random.RandomState(1).randn(100, 3)
+    one = _detector(n_estimators=1).fit(X)
+    three = _detector(n_estimators=3).fit(X)
+    assert len(one.estimators_) == 1
+    assert_allclose(
+        one.score_samples(X), three.estimators_[0].score_samples(X), rtol=1e-6
+    )
+    assert one.offset_ == pytest.approx(three.estimators_[0].offset_)
+
+
+def test_float_contamination_flags_that_fraction_of_an_ensembles_rows():
+    X = np.random.RandomState(2).randn(200, 3)
+    det = _detector(n_estimators=2, contamination=0.1).fit(X)
+    assert np.mean(det.predict(X) == -1) == pytest.approx(0.1, abs=0.01)
+
+
+def test_ensemble_persists_clones_and_warm_starts():
+    X = np.random.RandomState(3).randn(100, 3)
+    det = _detector(n_estimators=2).fit(X)
+    again = pickle.loads(pickle.dumps(det))
+    assert_allclose(again.score_samples(X), det.score_samples(X))
+    assert clone(det).get_params()["n_estimators"] == 2
+    assert not hasattr(clone(det), "estimators_")
+    vaes = [m.vae_ for m in det.estimators_]
+    det.set_params(warm_start=True, max_iter=1).fit(X)
+    assert [m.vae_ for m in det.estimators_] == vaes  # each member continued
+
+
+def test_auto_budget_is_at_most_120_epochs():
+    """max_iter='auto': 30 iterations of a 512-row sample (4 epochs each),
+    fewer on a small table, whose iterations are more epochs."""
+    from skvae._outlier import AUTO_MAX_EPOCHS, AUTO_MAX_ITER
+
+    small = {"n_components": 2, "hidden_layer_sizes": (8,), "random_state": 0}
+    rng = np.random.RandomState(0)
+    for n_rows, iterations in ((60, 7), (200, 15), (600, AUTO_MAX_ITER)):
+        det = VAEOutlierDetector(**small).fit(rng.randn(n_rows, 3))
+        assert det.vae_.max_iter == iterations
+        assert det.n_iter_ <= iterations
+    assert 7 * 16 <= AUTO_MAX_EPOCHS < 8 * 16
