@@ -248,11 +248,14 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         fence ``Q1 - 1.5 (Q3 - Q1)`` of the scores of early stopping's
         held-out rows, which the VAE never trained on (of the training rows
         when there are fewer than 10: no early stopping, a small
-        ``validation_fraction``, or a continued ``warm_start`` fit), each
-        member's own, averaged over the members: a
+        ``validation_fraction``, or a continued ``warm_start`` fit): a
         row is flagged when its log-likelihood is unusually low compared with
         the spread of the log-likelihoods of new normal rows, whatever their
-        scale (see Notes).
+        scale (see Notes). With several members, the fence is that of the
+        detector's own score (the members' mean) on the rows held out of
+        some member's training, pooled: an average of scores spreads less
+        than one member's, and the members' own fences would flag almost
+        nothing.
 
     max_samples : 'auto', int or float, default='auto'
         Rows the VAE trains on, drawn at random without replacement from
@@ -425,9 +428,9 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     offset_ : float
         Threshold on :meth:`score_samples`, in nats:
         ``decision_function = score_samples - offset_``, and rows with a
-        negative decision are outliers. With ``contamination='auto'``, the
-        mean of the members' offsets, so that :meth:`decision_function` is
-        the mean of the members' decision functions.
+        negative decision are outliers. Each member has its own, from its
+        own scores; the detector's is set on its own (averaged) scores (see
+        ``contamination``).
 
     n_iter_ : int
         The largest number of iterations a member's VAE trained (see
@@ -791,10 +794,21 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         self._iw_seed = first._iw_seed
         self.max_samples_ = first.max_samples_
         self.n_iter_ = max(m.n_iter_ for m in members)
-        if self.contamination == "auto":
-            # the mean of the members' fences: decision_function is the mean
-            # of the members' decision functions
-            self.offset_ = float(np.mean([m.offset_ for m in members]))
+        if self.contamination == "auto" and len(members) == 1:
+            self.offset_ = first.offset_
+        elif self.contamination == "auto":
+            # Tukey's fence of the score that is thresholded, the members'
+            # mean, on the rows held out of some member's training (each
+            # member's early-stopping rows, pooled): the mean of several
+            # scores spreads less than one member's, so the members' own
+            # fences would flag almost nothing.
+            held_out = [m._held_out_rows for m in members]
+            if all(r is not None for r in held_out):
+                pooled = np.unique(np.concatenate(held_out))
+                if len(pooled) >= MIN_VALIDATION_ROWS:
+                    X = _safe_indexing(X, pooled)
+            q1, q3 = np.percentile(self._scores(X), [25.0, 75.0])
+            self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
         else:
             rows = [m._sample_rows for m in members]
             if all(r is not None for r in rows):  # the rows some member trained on
@@ -820,9 +834,15 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         self._iw_seed = draw_seed(self.random_state)
         self.prior_ = self._fit_prior(X) if self.prior == "aggregate" else None
         self.offset_ = None
+        # early stopping's held-out rows, as rows of the X passed to fit
+        unseen = getattr(vae, "_unseen_rows", None)
+        if unseen is None or len(unseen) < MIN_VALIDATION_ROWS:
+            self._held_out_rows = None
+        else:
+            unseen = np.asarray(unseen)
+            self._held_out_rows = unseen if rows is None else rows[unseen]
         if self.contamination == "auto":
-            unseen = getattr(vae, "_unseen_rows", None)
-            if unseen is None or len(unseen) < MIN_VALIDATION_ROWS:
+            if self._held_out_rows is None:
                 held_out = X  # too few rows for quartiles: the training rows
             else:
                 held_out = _safe_indexing(X, unseen)

@@ -12,6 +12,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_n_features_in_after_fitting,
+    check_outliers_fit_predict,
+    check_outliers_train,
     check_param_validation,
     parametrize_with_checks,
 )
@@ -596,9 +598,9 @@ def test_a_row_whose_code_overflows_scores_minus_inf(novelty_data):
     assert scores[-1] == -np.inf or scores[-1] < scores[:-1].min()
 
 
-def test_members_average_their_scores_and_decisions():
+def test_members_average_their_scores():
     """n_estimators VAEs on their own samples: the detector's score is the
-    mean of the members' scores, its 'auto' decision the mean of theirs."""
+    mean of the members' scores."""
     rng = np.random.RandomState(0)
     X = rng.randn(120, 4)
     det = _detector(n_estimators=3, max_samples=80).fit(X)
@@ -607,14 +609,48 @@ def test_members_average_their_scores_and_decisions():
     members = [m.score_samples(X) for m in det.estimators_]
     assert not np.allclose(members[0], members[1])  # other samples, seeds
     assert_allclose(det.score_samples(X), np.mean(members, axis=0), rtol=1e-6)
-    decisions = [m.decision_function(X) for m in det.estimators_]
-    assert_allclose(
-        det.decision_function(X), np.mean(decisions, axis=0), rtol=1e-5, atol=1e-6
-    )
+    assert_allclose(det.decision_function(X), det.score_samples(X) - det.offset_)
     # the scores set after fit reach every member
     det.set_params(score_type="reconstruction_probability")
     members = [m.score_samples(X) for m in det.estimators_]
     assert_allclose(det.score_samples(X), np.mean(members, axis=0), rtol=1e-6)
+
+
+def test_auto_offset_of_an_ensemble_is_the_fence_of_its_pooled_held_out_rows():
+    """contamination='auto' with several members: Tukey's fence of the
+    ensemble's own (averaged) score on the rows some member held out of its
+    training, not the mean of the members' fences (an average of scores
+    spreads less than one member's: those fences flag almost nothing)."""
+    X = np.random.RandomState(0).randn(300, 3)
+    det = _detector(n_estimators=2, validation_fraction=0.2).fit(X)
+    held_out = [m._held_out_rows for m in det.estimators_]
+    assert all(len(rows) == 60 for rows in held_out)  # rows of X, per member
+    pooled = np.unique(np.concatenate(held_out))
+    assert det.offset_ == pytest.approx(_fence(det.score_samples(X[pooled])))
+    # each member's own threshold is the fence of its own held-out rows
+    for member, rows in zip(det.estimators_, held_out):
+        fence = _fence(member.score_samples(X[rows]))
+        assert member.offset_ == pytest.approx(fence)
+    # on a subsample, held-out rows are mapped back to the rows of X
+    sampled = _detector(n_estimators=2, max_samples=200).fit(X)
+    for member in sampled.estimators_:
+        unseen = member.vae_._unseen_rows
+        rows = member._sample_rows[unseen]
+        assert_array_equal(member._held_out_rows, rows)
+        assert member.offset_ == pytest.approx(
+            _fence(member.score_samples(X[rows])), rel=1e-5
+        )
+
+
+@pytest.mark.parametrize(
+    "check",
+    [check_outliers_train, check_outliers_fit_predict],
+    ids=lambda c: c.__name__,
+)
+def test_default_detector_flags_some_of_sklearn_s_training_rows(check):
+    """The checks that want predict to flag some training rows pass at the
+    defaults (two members), not only for the small detectors above."""
+    check(VAEOutlierDetector.__name__, VAEOutlierDetector(random_state=0))
 
 
 def test_one_member_is_the_first_member_of_more():
