@@ -593,8 +593,9 @@ def render_adbench(data):
         out += [
             "### `predict` of VAEOutlierDetector on contaminated tables",
             "",
-            "`contamination='auto'` (Tukey's fence of early stopping's held-out "
-            "rows, which are contaminated here too): the fraction of test rows "
+            "`contamination='auto'` (Tukey's fence of the detector's score on "
+            "early stopping's held-out rows, pooled over its members, which are "
+            "contaminated here too): the fraction of test rows "
             "`predict` flags against the true anomaly rate, and the F1 of "
             "`predict` with the anomalies as the positive class; mean over the "
             "seeds measured, with the detector's epochs and fit CPU seconds.",
