@@ -461,12 +461,14 @@ def test_a_nullable_integer_gap_is_a_missing_value():
 
 
 def test_max_samples_resolves_and_subsamples():
-    """'auto' trains on min(512, n) rows drawn at random, an int on that many,
+    """'auto' trains on min(1024, n) rows drawn at random, an int on that many,
     a float on that fraction; every row is still scored; the draw follows
     random_state."""
+    big = np.random.RandomState(1).randn(1100, 3)
+    assert _detector(max_iter=1).fit(big).max_samples_ == 1024
     X = np.random.RandomState(0).randn(700, 3)
     det = _detector(max_iter=1).fit(X)
-    assert det.max_samples_ == 512
+    assert det.max_samples_ == 700
     assert det.score_samples(X).shape == (700,)
     assert _detector(max_iter=1, max_samples=100).fit(X).max_samples_ == 100
     assert _detector(max_iter=1, max_samples=0.5).fit(X).max_samples_ == 350
@@ -684,8 +686,20 @@ def test_ensemble_persists_clones_and_warm_starts():
     assert [m.vae_ for m in det.estimators_] == vaes  # each member continued
 
 
+def test_auto_networks_are_small_up_to_the_auto_sample():
+    """hidden_layer_sizes='auto': (64, 64) on up to 1,024 training rows (the
+    'auto' sample), VAETransformer's rule above."""
+    rng = np.random.RandomState(0)
+    fast = {"max_iter": 1, "n_estimators": 1, "random_state": 0}
+    det = VAEOutlierDetector(**fast).fit(rng.randn(1100, 2))
+    assert det.max_samples_ == 1024 and det.vae_.hidden_layer_sizes == (64, 64)
+    whole = VAEOutlierDetector(max_samples=1.0, **fast).fit(rng.randn(1100, 2))
+    assert whole.vae_.hidden_layer_sizes == "auto"
+    assert whole.vae_._hidden_layer_sizes() == (256, 256)
+
+
 def test_auto_budget_is_at_most_120_epochs():
-    """max_iter='auto': 30 iterations of a 512-row sample (4 epochs each),
+    """max_iter='auto': 30 iterations of a 600-row sample (4 epochs each),
     fewer on a small table, whose iterations are more epochs."""
     from skvae._outlier import AUTO_MAX_EPOCHS, AUTO_MAX_ITER
 
