@@ -534,7 +534,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     defaults resist that. The VAE trains on a random sample of at most 1,024
     rows (``max_samples``), as IsolationForest trains each tree on 256, which
     also bounds the cost of a fit (on ADBench, 1,024 rows with (64, 64)
-    networks raised the mean ROC AUC from 0.760 to 0.764 over 512, on
+    networks raised the mean ROC AUC from 0.760 to 0.763 over 512, on
     odd- and even-numbered tables alike, and left 3 tables more than 0.05
     below IsolationForest instead of 5). It trains on a trimmed ELBO
     (``trim_fraction=0.1``), which leaves the 10 % least likely rows of each
