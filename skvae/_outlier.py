@@ -98,6 +98,13 @@ def _auto_max_iter(vae, n_rows):
     return min(AUTO_MAX_ITER, max(1, AUTO_MAX_EPOCHS // epochs_per_iter))
 
 
+def _tukey_fence(scores):
+    """Tukey's lower fence ``Q1 - TUKEY_K (Q3 - Q1)`` of ``scores`` (Tukey
+    1977), a float: the ``contamination='auto'`` offset."""
+    q1, q3 = np.percentile(scores, [25.0, 75.0])
+    return float(q1 - TUKEY_K * (q3 - q1))
+
+
 # Training that resists contaminated rows (trim_fraction): each minibatch's
 # loss leaves out its rows with the lowest ELBO (a fraction of them, or with
 # 'auto' those below the lower Tukey fence of the batch's ELBOs), early
@@ -773,21 +780,50 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         """
         X = self._validate(X, reset=True)
         n_samples = _num_samples(X)
+        if self.n_estimators == 1:  # the detector of one VAE is its member
+            members = [self._fit_member(X, n_samples)]
+        else:
+            members = self._fit_members(X, n_samples)
+        first = members[0]
+        self.estimators_ = members
+        self.vae_ = first.vae_
+        self.prior_ = first.prior_
+        self._iw_seed = first._iw_seed
+        self.max_samples_ = first.max_samples_
+        self.n_iter_ = max(m.n_iter_ for m in members)
+        if self.contamination == "auto":
+            if len(members) > 1:
+                # Tukey's fence of the score that is thresholded, the members'
+                # mean, on the rows held out of some member's training (each
+                # member's early-stopping rows, at least MIN_VALIDATION_ROWS,
+                # pooled): the mean of several scores spreads less than one
+                # member's, so the members' own fences would flag almost
+                # nothing. (One member set its own offset_, on its sample.)
+                held_out = [m._held_out_rows for m in members]
+                if all(r is not None for r in held_out):
+                    X = _safe_indexing(X, np.unique(np.concatenate(held_out)))
+                self.offset_ = _tukey_fence(self._scores(X))
+        else:
+            rows = [m._sample_rows for m in members]
+            if all(r is not None for r in rows):  # the rows some member trained on
+                X = _safe_indexing(X, np.unique(np.concatenate(rows)))
+            scores = self._scores(X)
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def _fit_members(self, X, n_samples):
+        """Fit ``n_estimators`` one-VAE detectors to the validated rows X:
+        member 0 seeded with ``random_state`` itself (the detector of one VAE
+        with that seed), the others with seeds drawn from it; with
+        ``warm_start``, each continues the previous fit's member."""
         params = self.get_params(deep=False)
         params["n_estimators"] = 1
-        # member 0 takes random_state itself (one member is the detector of
-        # one VAE), the others seeds drawn from it
-        seeds = [self.random_state]
-        if self.n_estimators > 1:
-            rng = check_random_state(self.random_state)
-            drawn = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
-            seeds += [int(seed) for seed in drawn[1:]]
+        rng = check_random_state(self.random_state)
+        drawn = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
+        seeds = [self.random_state] + [int(seed) for seed in drawn[1:]]
         previous = getattr(self, "estimators_", []) if self.warm_start else []
         members = []
         for j, seed in enumerate(seeds):
-            if self.n_estimators == 1:  # the detector of one VAE is its member
-                members.append(self._fit_member(X, n_samples))
-                break
             member = type(self)(**{**params, "random_state": seed})
             if j < len(previous):  # warm start: each member continues its VAE
                 if previous[j] is not self:
@@ -801,35 +837,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
                     setattr(member, name, getattr(self, name))
                 elif hasattr(member, name):
                     delattr(member, name)
-        first = members[0]
-        self.estimators_ = members
-        self.vae_ = first.vae_
-        self.prior_ = first.prior_
-        self._iw_seed = first._iw_seed
-        self.max_samples_ = first.max_samples_
-        self.n_iter_ = max(m.n_iter_ for m in members)
-        if self.contamination == "auto" and len(members) == 1:
-            self.offset_ = first.offset_
-        elif self.contamination == "auto":
-            # Tukey's fence of the score that is thresholded, the members'
-            # mean, on the rows held out of some member's training (each
-            # member's early-stopping rows, pooled): the mean of several
-            # scores spreads less than one member's, so the members' own
-            # fences would flag almost nothing.
-            held_out = [m._held_out_rows for m in members]
-            if all(r is not None for r in held_out):
-                pooled = np.unique(np.concatenate(held_out))
-                if len(pooled) >= MIN_VALIDATION_ROWS:
-                    X = _safe_indexing(X, pooled)
-            q1, q3 = np.percentile(self._scores(X), [25.0, 75.0])
-            self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
-        else:
-            rows = [m._sample_rows for m in members]
-            if all(r is not None for r in rows):  # the rows some member trained on
-                X = _safe_indexing(X, np.unique(np.concatenate(rows)))
-            scores = self._scores(X)
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
+        return members
 
     def _fit_member(self, X, n_samples):
         """Fit this detector as one member: its VAE on its sample of the
@@ -860,8 +868,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
                 held_out = X  # too few rows for quartiles: the training rows
             else:
                 held_out = _safe_indexing(X, unseen)
-            q1, q3 = np.percentile(self._member_scores(held_out), [25.0, 75.0])
-            self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
+            self.offset_ = _tukey_fence(self._member_scores(held_out))
         return self
 
     def set_params(self, **params):

@@ -538,16 +538,23 @@ def test_untrimmed_fit_on_every_row_is_vae_transformers(novelty_data):
     assert_allclose(vae.transform(X_test), det.vae_.transform(X_test))
 
 
-def test_trimming_resists_a_cluster_of_anomalies():
-    """A tight cluster of anomalies among the training rows (9 %): the plain
-    ELBO learns it as normal; trimmed at 10 %, the VAE leaves it out and
-    ranks new rows of that cluster below the normal rows."""
+def _cluster_among_normal_rows():
+    """300 normal training rows and a tight cluster of 30 anomalies (9 %);
+    test rows: 100 normal, 10 of the cluster (y = 1)."""
     rng = np.random.RandomState(0)
     normal = rng.randn(400, 4)
     cluster = 4.0 + 0.05 * rng.randn(40, 4)
     X_train = np.vstack([normal[:300], cluster[:30]])
     X_test = np.vstack([normal[300:], cluster[30:]])
     y = np.r_[np.zeros(100), np.ones(10)]
+    return X_train, X_test, y
+
+
+def test_trimming_resists_a_cluster_of_anomalies():
+    """A tight cluster of anomalies among the training rows (9 %): the plain
+    ELBO learns it as normal; trimmed at 10 %, the VAE leaves it out and
+    ranks new rows of that cluster below the normal rows."""
+    X_train, X_test, y = _cluster_among_normal_rows()
     params = {"max_iter": 30, "hidden_layer_sizes": (16,)}
     plain = _detector(trim_fraction=0.0, **params).fit(X_train)
     trimmed = _detector(trim_fraction=0.1, **params).fit(X_train)
@@ -580,12 +587,7 @@ def test_default_trimming_leaves_out_a_fixed_share_of_each_minibatch():
 def test_default_resists_a_cluster_of_anomalies():
     """At its defaults, a cluster of anomalies among the training rows (9 %)
     is ranked below the normal rows."""
-    rng = np.random.RandomState(0)
-    normal = rng.randn(400, 4)
-    cluster = 4.0 + 0.05 * rng.randn(40, 4)
-    X_train = np.vstack([normal[:300], cluster[:30]])
-    X_test = np.vstack([normal[300:], cluster[30:]])
-    y = np.r_[np.zeros(100), np.ones(10)]
+    X_train, X_test, y = _cluster_among_normal_rows()
     det = _detector(max_iter=30, hidden_layer_sizes=(16,)).fit(X_train)
     assert roc_auc_score(y, -det.score_samples(X_test)) > 0.95
 
