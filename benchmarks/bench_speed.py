@@ -352,6 +352,9 @@ def run_imputer(args, m):
     from skvae import VAEImputer
 
     X = StandardScaler().fit_transform(load_breast_cancer().data)
+    with warnings.catch_warnings():  # the process's first fit pays torch's start-up
+        warnings.simplefilter("ignore")
+        VAEImputer(max_iter=2, random_state=0).fit(np.where(X[:100] > 1, np.nan, X[:100]))
     out = {}
     for seed in args.seeds:
         hidden = mcar_mask(X, 0.5, seed, "breast_cancer")
@@ -392,6 +395,7 @@ def run_detector(args, m):
         X = load_table(name)
         X = StandardScaler().fit_transform(X) if name != "digits16" else X
         row = {"detector_s": [], "member_s": [], "transformer_s": []}
+        row["max_samples"] = []
         for seed in args.seeds:
             det = VAEOutlierDetector(random_state=seed)
             with warnings.catch_warnings():
@@ -399,6 +403,7 @@ def run_detector(args, m):
                 t0 = time.process_time()
                 det.fit(X)
                 row["detector_s"].append(time.process_time() - t0)
+                row["max_samples"].append(int(det.max_samples_))
                 # one member: the detector of one VAE (its first member)
                 t0 = time.process_time()
                 VAEOutlierDetector(n_estimators=1, random_state=seed).fit(X)

@@ -275,6 +275,11 @@ def detector_md(runs):
             row += [f"{np.mean(c['member_s']) / vae:.2f}"]
         rows.append(row)
     members = all("member_s" in c for c in tables.values())
+    # the sample each member trained on; runs before it was recorded used
+    # 1,024 rows (since b0c0e15; 512 before, with one VAE)
+    sample = max(
+        max(c.get("max_samples", [1024 if members else 512])) for c in tables.values()
+    )
     header = ["data", "detector s"]
     header += ["one member s"] if members else []
     header += ["VAETransformer s", "ratio"]
@@ -289,7 +294,7 @@ def detector_md(runs):
         )
         + " and of a `VAETransformer` with the parameters of the detector's "
         "(first) VAE, on all the rows (the detector's VAE trains on a sample of "
-        "at most 512), mean over seeds.",
+        f"at most {sample:,}), mean over seeds.",
         "",
     ] + _table(header, rows)
 
