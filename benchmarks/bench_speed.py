@@ -354,7 +354,9 @@ def run_imputer(args, m):
     X = StandardScaler().fit_transform(load_breast_cancer().data)
     with warnings.catch_warnings():  # the process's first fit pays torch's start-up
         warnings.simplefilter("ignore")
-        VAEImputer(max_iter=2, random_state=0).fit(np.where(X[:100] > 1, np.nan, X[:100]))
+        VAEImputer(max_iter=2, random_state=0).fit(
+            np.where(X[:100] > 1, np.nan, X[:100])
+        )
     out = {}
     for seed in args.seeds:
         hidden = mcar_mask(X, 0.5, seed, "breast_cancer")
