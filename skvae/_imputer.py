@@ -251,13 +251,24 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     for the importance-weighted bound). The encoder sees a row's missing
     entries at the training mean, together with the missingness mask (MIWAE
     section 3). :meth:`transform` then uses S = ``n_iw_samples`` draws
-    ``z_s ~ q(z | x_obs)`` and their self-normalized importance weights
-    (MIWAE eq. 9)::
+    z_s and their self-normalized importance weights (MIWAE eq. 9)::
 
-        w_s = p(x_obs | z_s) p(z_s) / q(z_s | x_obs)
+        w_s = p(x_obs | z_s) p(z_s) / r(z_s)
         x_mis = sum_s (w_s / sum_t w_t) E[x_mis | z_s]
 
-    computed by the torch model (:meth:`skvae.VAEModule.impute`). With
+    computed by the torch model (:meth:`skvae.VAEModule.impute`). MIWAE
+    draws them from the encoder, r = q(z | x_obs). With the Gaussian
+    likelihood, half of them come instead from the Laplace approximation of
+    p(z | x_obs) (the decoder linearized by Gauss-Newton around the
+    encoder's mean; :meth:`skvae.VAEModule.laplace_posterior`), and r is the
+    mixture of the two. The encoder is trained on whole rows' worth of
+    missing entries and places its proposals loosely: on breast_cancer with
+    50 % missing, 10 of its 100 draws carried the weight (effective sample
+    size), 35 to 57 of the Laplace approximation's. The imputations' squared
+    error fell from 0.288 to 0.270 there, and from 0.200 to 0.170 at 20 %
+    missing (IterativeImputer: 0.171), for about 30 % more
+    :meth:`transform` time. With
+
     ``sample_posterior=True``, one z_s is picked with probability
     ``w_s / sum_t w_t`` and x_mis drawn from p(x_mis | z_s) (sampling
     importance resampling, MIWAE section 4.2;

@@ -178,6 +178,20 @@ class Likelihood(nn.Module):
         """A draw x ~ p(x | z), shape (..., n_features), from ``generator``."""
         raise NotImplementedError
 
+    def observation_precision(self):
+        """Per-feature precision 1 / sigma^2 of a Gaussian p(x | z), or None.
+
+        A tensor of shape (n_features,) when p(x | z) is N(x; decoder_out,
+        diag(sigma^2)): what imputation's Laplace proposal needs (see
+        :meth:`skvae.VAEModule.laplace_posterior`). The base class has none.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_features,) or None
+            The precisions, 1 / (data units)^2; None here.
+        """
+        return None
+
     def mean_missing(self, decoder_out):
         """E[x | z, x missing], shape (..., n_features): what imputation averages.
 

@@ -146,6 +146,10 @@ class Gaussian(Likelihood):
         """E[x | z]: the decoder's output itself."""
         return decoder_out
 
+    def observation_precision(self):
+        """1 / sigma^2 of each feature: the decoder gives the mean."""
+        return torch.exp(-self.x_logvar())
+
     def sample(self, decoder_out, generator=None):
         noise = torch.randn(
             decoder_out.shape,
