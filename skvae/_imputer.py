@@ -265,8 +265,8 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     missing entries and places its proposals loosely: on breast_cancer with
     50 % missing, 10 of its 100 draws carried the weight (effective sample
     size), 35 to 57 of the Laplace approximation's. The imputations' squared
-    error fell from 0.288 to 0.270 there, and from 0.200 to 0.170 at 20 %
-    missing (IterativeImputer: 0.171), for about 30 % more
+    error fell from 0.288 to 0.270 there, and from 0.199 to 0.1708 at 20 %
+    missing (IterativeImputer: 0.1712), for about 30 % more
     :meth:`transform` time. With
 
     ``sample_posterior=True``, one z_s is picked with probability
