@@ -760,7 +760,9 @@ def _defensive_draws(z_loc, z_logvar, lap_mean, lap_cholesky, eps):
     u = (root_t.to(z.dtype) @ (z - lap_mean)[..., None])[..., 0]  # L^T (z - m)
     log_det = torch.log(torch.diagonal(lap_cholesky, dim1=-2, dim2=-1)).sum(-1)
     log_lap = -0.5 * u.pow(2).sum(-1) + log_det.to(z.dtype)
-    shares = torch.tensor([n_q / n_draws, 1 - n_q / n_draws], dtype=z.dtype)
+    shares = torch.tensor(
+        [n_q / n_draws, 1 - n_q / n_draws], dtype=z.dtype, device=z.device
+    )
     log_mix = torch.logsumexp(
         torch.stack([log_q, log_lap]) + torch.log(shares)[:, None, None], dim=0
     )
