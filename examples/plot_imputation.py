@@ -18,8 +18,11 @@ in pixel units (0 to 1). On these square holes the VAE does a little better
 than the nearest neighbours of KNNImputer and clearly better than
 IterativeImputer's linear regressions: a hole of 16 neighbouring pixels
 leaves KNNImputer few informative distances, and the VAE's nonlinear model of
-whole images pays off. Where entries are missing at random, the benchmark
-(``benchmarks/RESULTS_imputation.md``) finds the VAE's lead larger.
+whole images pays off. Where single pixels go missing at random, the
+benchmark (``benchmarks/RESULTS_imputation.md``, standardized digits, MSE)
+finds the VAE well ahead when half of them are missing (0.539 against
+KNNImputer's 0.650) and a little behind KNNImputer at 20 % (0.372 against
+0.363), where a pixel's neighbours are mostly seen.
 """
 
 # %%
