@@ -74,7 +74,16 @@ class Encoder(nn.Module):
     Missing entries (``observed`` False) enter as 0 in the standardized space,
     i.e. at the training mean; with ``mask_inputs``, the missingness mask is
     also given to the network as ``n_features`` extra inputs (1 observed, 0
-    missing), as in MIWAE (Mattei & Frellsen 2019, section 3).
+    missing), as in MIWAE (Mattei & Frellsen 2019, section 3). Once
+    :meth:`set_conditional_fill` has been given a factor analysis of the
+    standardized data (the start of a fit on rows with missing entries), a
+    missing entry enters as its conditional mean given the row's observed
+    entries under that factor analysis instead, ``E[u_m | u_o] = W_m E[z |
+    u_o] + m_m`` with ``E[z | u_o] = (I + W_o^T Psi_o^-1 W_o)^-1 W_o^T
+    Psi_o^-1 (u_o - m_o)`` (Bishop 2006, section 12.2.4, on the observed
+    entries): the linear path then gives factor analysis's posterior mean of
+    z from the observed entries alone, the exact one for a linear-Gaussian
+    model, where a mean-filled row pulls it toward 0.
 
     Parameters
     ----------
@@ -123,6 +132,58 @@ class Encoder(nn.Module):
             _zero(self.z_loc_layer, self.z_logvar_layer)
         self.register_buffer("input_loc", _vector(input_loc, n_features, 0.0))
         self.register_buffer("input_scale", _vector(input_scale, n_features, 1.0))
+        # The conditional fill's factor analysis (standardized units): zero
+        # loadings fill every missing entry with 0, the training mean.
+        width = n_features if self.mask_inputs else 0
+        k_fill = n_components if self.mask_inputs else 0
+        self.register_buffer("fill_loadings", torch.zeros(width, k_fill))
+        self.register_buffer("fill_noise_variance", torch.ones(width))
+        self.register_buffer("fill_mean", torch.zeros(width))
+
+    def set_conditional_fill(self, loadings, noise_variance, mean):
+        """Fill missing inputs from a factor analysis of the standardized data.
+
+        Parameters
+        ----------
+        loadings : array-like of shape (n_features, n_components)
+            The loadings W, in standardized units.
+        noise_variance : array-like of shape (n_features,)
+            The noise variances Psi, positive, in standardized units.
+        mean : array-like of shape (n_features,)
+            The mean m, in standardized units.
+        """
+        if not self.mask_inputs:
+            return
+        with torch.no_grad():
+            for buffer, value in (
+                (self.fill_loadings, loadings),
+                (self.fill_noise_variance, noise_variance),
+                (self.fill_mean, mean),
+            ):
+                buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Files written before the conditional fill hold no fill buffers:
+        # they load with the mean fill they were fitted with.
+        for name in ("fill_loadings", "fill_noise_variance", "fill_mean"):
+            state_dict.setdefault(prefix + name, getattr(self, name).clone())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _fill(self, u, observed):
+        """Missing entries of u (standardized) replaced by their fill."""
+        W = self.fill_loadings.to(u.dtype)
+        if W.numel() == 0 or not bool(W.any()):
+            return torch.where(observed, u, 0.0)
+        psi = self.fill_noise_variance.to(u.dtype)
+        m = self.fill_mean.to(u.dtype)
+        k = W.shape[1]
+        precision = observed.to(u.dtype) / psi  # Psi_o^-1, 0 where missing
+        outer = (W[:, :, None] * W[:, None, :]).reshape(len(W), k * k)
+        M = (precision @ outer).reshape(*u.shape[:-1], k, k)
+        M = M + torch.eye(k, dtype=u.dtype, device=u.device)
+        rhs = (torch.where(observed, u - m, 0.0) * precision) @ W
+        z = torch.linalg.solve(M, rhs.unsqueeze(-1)).squeeze(-1)
+        return torch.where(observed, u, z @ W.T + m)
 
     def forward(self, x, observed=None):
         """Map x, shape (batch, n_features), to ``(z_loc, z_logvar)``.
@@ -133,7 +194,7 @@ class Encoder(nn.Module):
         """
         u = (x - self.input_loc) / self.input_scale
         if observed is not None:
-            u = u * observed
+            u = self._fill(u, observed)
         h = u
         if self.mask_inputs:
             mask = torch.ones_like(u) if observed is None else observed.to(u.dtype)

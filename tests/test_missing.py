@@ -1,7 +1,9 @@
 """Missing values (issue 10): NaN marks a missing entry everywhere in
 VAETransformer; the ELBO counts the observed entries only; the encoder sees
-the others at the training mean plus the missingness mask; a row with nothing
-observed gets the prior; inf is still an error."""
+the others at the training mean plus the missingness mask (at their
+conditional means under the start's factor analysis, once fitted to the
+observed entries); a row with nothing observed gets the prior; inf is still
+an error."""
 
 import numpy as np
 import pytest
@@ -129,3 +131,69 @@ def test_early_stopping_watches_the_importance_weighted_bound(X_holes):
     plain = VAETransformer(**fast(max_iter=3, early_stopping=True)).fit(X_holes)
     assert "valid_iw" not in plain.net_.history[-1]
     assert plain.validation_scores_ == list(plain.net_.history[:, "valid_elbo"])
+
+
+def _low_rank_gaussian(n=1500, p=6, k=2, seed=0):
+    rng = np.random.RandomState(seed)
+    W = rng.randn(p, k)
+    psi = rng.uniform(0.1, 0.4, p)
+    X = rng.randn(n, k) @ W.T + rng.randn(n, p) * np.sqrt(psi)
+    return X, W @ W.T + np.diag(psi)
+
+
+def test_factor_analysis_of_the_observed_entries_beats_mean_filling():
+    # Mean-filling shrinks every covariance by the share of missing entries;
+    # EM on the observed entries (the start of a fit on incomplete rows)
+    # recovers the covariance of the complete data.
+    from sklearn.decomposition import FactorAnalysis
+
+    from skvae._factory import _factor_analysis_observed
+
+    X, cov = _low_rank_gaussian()
+    U = X.copy()
+    U[np.random.RandomState(1).rand(*U.shape) < 0.3] = np.nan
+    fa = FactorAnalysis(2, random_state=0).fit(np.nan_to_num(U - np.nanmean(U, 0)))
+    W0, psi0 = fa.components_.T, fa.noise_variance_
+    W, psi, _ = _factor_analysis_observed(U, W0, psi0, np.nanmean(U, 0), 1e-3)
+    before = np.abs(W0 @ W0.T + np.diag(psi0) - cov).max()
+    after = np.abs(W @ W.T + np.diag(psi) - cov).max()
+    assert after < 0.5 * before
+
+
+def test_encoder_fills_missing_inputs_with_their_conditional_means():
+    # E[u_m | u_o] of the Gaussian N(m, W W^T + Psi), by its covariance blocks.
+    from skvae import Encoder
+
+    p, k = 6, 2
+    X, _ = _low_rank_gaussian(n=5, p=p, k=k)
+    rng = np.random.RandomState(2)
+    W, psi, m = rng.randn(p, k), rng.uniform(0.2, 1.0, p), rng.randn(p)
+    encoder = Encoder(p, k, (8,), mask_inputs=True).double()
+    encoder.set_conditional_fill(W, psi, m)
+    observed = np.array([[1, 0, 1, 1, 0, 1]] * 5, dtype=bool)
+    observed[2] = [0, 0, 0, 1, 1, 1]
+    filled = encoder._fill(torch.as_tensor(X), torch.as_tensor(observed)).numpy()
+    S = W @ W.T + np.diag(psi)
+    for row, o in zip(range(5), observed):
+        u = X[row]
+        expected = m[~o] + S[np.ix_(~o, o)] @ np.linalg.solve(
+            S[np.ix_(o, o)], u[o] - m[o]
+        )
+        np.testing.assert_allclose(filled[row, ~o], expected, rtol=1e-10)
+        np.testing.assert_array_equal(filled[row, o], u[o])
+
+
+def test_fit_on_incomplete_rows_sets_the_fill_and_older_state_loads(X_holes):
+    from skvae import Encoder
+
+    vae = VAETransformer(**FAST).fit(X_holes)
+    encoder = vae.net_.module_.encoder
+    assert encoder.fill_loadings.abs().sum() > 0
+    # A state_dict written before the fill (no fill buffers) loads with the
+    # training-mean fill.
+    state = {k: v for k, v in encoder.state_dict().items() if not k.startswith("fill_")}
+    fresh = Encoder(X_holes.shape[1], 2, (8,), mask_inputs=True)
+    fresh.body, fresh.z_loc_layer = encoder.body, encoder.z_loc_layer
+    fresh.z_logvar_layer = encoder.z_logvar_layer
+    fresh.load_state_dict(state)
+    assert fresh.fill_loadings.abs().sum() == 0
