@@ -18,7 +18,7 @@ import torch
 from sklearn.decomposition import FactorAnalysis
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from skvae._modules import Decoder, Encoder, VAEModule
+from skvae._modules import FILL_MAX_COST, Decoder, Encoder, VAEModule
 from skvae._runtime import as_tensor, limited_blas_threads
 from skvae.likelihoods import Gaussian
 
@@ -221,11 +221,9 @@ FA_START_ROWS = 10_000
 # fit), the randomized one above it (10x faster at 128 columns).
 FA_LAPACK_MAX_FEATURES = 32
 # EM iterations of the factor analysis of the observed entries
-# (_factor_analysis_observed), and the largest n_features * n_components^2 for
-# which the encoder fills missing inputs from it (each training step solves a
-# k x k system per row; fmnist's 784 features allow k up to 35).
+# (_factor_analysis_observed); it runs where n_features * n_factors^2 is at
+# most _modules.FILL_MAX_COST (each iteration costs n_rows times that).
 FA_OBSERVED_ITER = 10
-CONDITIONAL_FILL_MAX_COST = 2**20
 
 
 def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
@@ -234,11 +232,12 @@ def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
 
     FactorAnalysis (scikit-learn's) on the standardized rows ``u = (x -
     mean) / scale`` (at most ``FA_START_ROWS`` rows; FactorAnalysis takes no
-    NaN, so a missing entry enters at 0, its feature's mean; when the encoder
-    takes the missingness mask and the rows have missing entries, EM then
-    refits the factor analysis to the observed entries alone,
-    :func:`_factor_analysis_observed`, and the encoder fills missing inputs
-    with their conditional means under it, ``Encoder.set_conditional_fill``)
+    NaN, so a missing entry enters at 0, its feature's mean; where the rows
+    have missing entries, EM then refits the factor analysis to the observed
+    entries alone, :func:`_factor_analysis_observed`, and the encoder fills
+    missing inputs with their conditional means under a factor analysis of
+    ``fill_components(p, k)`` factors fitted the same way,
+    ``Encoder.set_conditional_fill``)
     gives loadings W, noise variances Psi and mean m. The loadings are rotated
     so that ``W^T Psi^-1 W = diag(lam)`` (an eigendecomposition; FA is
     invariant to rotations of z), which makes its posterior diagonal, as
@@ -273,23 +272,22 @@ def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
     sample = X if len(index) == X.shape[0] else X[index]
     if sp.issparse(sample):
         sample = sample.toarray()
-    U = np.nan_to_num(_standardized(sample, stats))
+    U = _standardized(sample, stats)  # NaN where missing
+    complete = not np.isnan(U).any()
+    floor = _variance_floors(module.likelihood, p) / stats.scale**2
     # BLAS gets the threads a fit has (one by default; see blas_thread_limit):
     # an oversubscribed OpenBLAS made this fit 20x slower on a busy machine.
     with limited_blas_threads():
-        U, tol = _moment_rows(U, FactorAnalysis().tol)
-        svd = "lapack" if p <= FA_LAPACK_MAX_FEATURES else "randomized"
-        fa = FactorAnalysis(min(k, p), tol=tol, svd_method=svd, random_state=seed)
-        fa.fit(U)
-    W = np.zeros((p, k))
-    W[:, : fa.components_.shape[0]] = fa.components_.T
-    floor = _variance_floors(module.likelihood, p) / stats.scale**2
-    psi = np.maximum(fa.noise_variance_, floor * 1.001)
-    mean = fa.mean_
-    fill = module.encoder.mask_inputs and p * k * k <= CONDITIONAL_FILL_MAX_COST
-    if fill and np.isnan(U_missing := _standardized(sample, stats)).any():
-        with limited_blas_threads():
-            W, psi, mean = _factor_analysis_observed(U_missing, W, psi, mean, floor)
+        U_rows, tol = _moment_rows(np.nan_to_num(U), FactorAnalysis().tol)
+
+        def fit(n_factors):
+            return _factor_analysis(U, U_rows, tol, n_factors, floor, seed, complete)
+
+        W, psi, mean = fit(k)
+        fill = module.encoder.mask_inputs and not complete
+        if fill:
+            k_fill = module.encoder.fill_loadings.shape[1]
+            fill_fa = (W, psi, mean) if k_fill == k else fit(k_fill)
     M = W.T @ (W / psi[:, None])
     lam, R = np.linalg.eigh(0.5 * (M + M.T))
     W = W @ R
@@ -303,10 +301,33 @@ def factor_analysis_start(module, X, stats, *, seed=0, rows=None):
         encoder.linear.bias.copy_(torch.as_tensor(-A @ mean))
         encoder.logvar_bias.copy_(torch.as_tensor(np.log(post_var)))
     if fill:
-        encoder.set_conditional_fill(W, psi, mean)
+        encoder.set_conditional_fill(*fill_fa)
     variance = torch.as_tensor(psi * stats.scale**2)
     for block in module.likelihood.column_blocks(p):
         block.likelihood.start_variance(variance[list(block.columns)])
+
+
+def _factor_analysis(U, U_rows, tol, n_factors, floor, seed, complete):
+    """``(W, psi, mean)`` of a factor analysis with ``n_factors`` factors of the
+    standardized rows U (NaN: missing), W of shape (p, n_factors).
+
+    FactorAnalysis on ``U_rows`` (the moment rows of the mean-filled U,
+    :func:`_moment_rows`, with their ``tol``); where U has missing entries
+    (``complete`` False), refitted to the observed entries by
+    :func:`_factor_analysis_observed` when ``p n_factors^2`` is at most
+    ``FILL_MAX_COST``.
+    """
+    p = U.shape[1]
+    svd = "lapack" if p <= FA_LAPACK_MAX_FEATURES else "randomized"
+    fa = FactorAnalysis(min(n_factors, p), tol=tol, svd_method=svd, random_state=seed)
+    fa.fit(U_rows)
+    W = np.zeros((p, n_factors))
+    W[:, : fa.components_.shape[0]] = fa.components_.T
+    psi = np.maximum(fa.noise_variance_, floor * 1.001)
+    mean = fa.mean_
+    if not complete and p * n_factors**2 <= FILL_MAX_COST:
+        W, psi, mean = _factor_analysis_observed(U, W, psi, mean, floor)
+    return W, psi, mean
 
 
 def _standardized(X, stats):

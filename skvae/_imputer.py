@@ -270,8 +270,8 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     error fell from 0.288 to 0.270 there, and from 0.199 to 0.1708 at 20 %
     missing (IterativeImputer: 0.1712), for about 30 % more
     :meth:`transform` time. The encoder's conditional fill (above) then
-    lowered them to 0.218 and 0.158 (3 seeds each), the fits training
-    longer (fit + transform 2.7 CPU s at 50 %, 1.7 before). With
+    lowered them to 0.217 and 0.153 (3 seeds each; fit + transform 1.9
+    CPU s at 50 %, 1.7 before). With
 
     ``sample_posterior=True``, one z_s is picked with probability
     ``w_s / sum_t w_t`` and x_mis drawn from p(x_mis | z_s) (sampling

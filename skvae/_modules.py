@@ -81,9 +81,12 @@ class Encoder(nn.Module):
     entries under that factor analysis instead, ``E[u_m | u_o] = W_m E[z |
     u_o] + m_m`` with ``E[z | u_o] = (I + W_o^T Psi_o^-1 W_o)^-1 W_o^T
     Psi_o^-1 (u_o - m_o)`` (Bishop 2006, section 12.2.4, on the observed
-    entries): the linear path then gives factor analysis's posterior mean of
-    z from the observed entries alone, the exact one for a linear-Gaussian
-    model, where a mean-filled row pulls it toward 0.
+    entries), where a mean-filled row pulls the encoder's output toward 0.
+    That factor analysis models the inputs only, with up to twice as many
+    factors as z has dimensions (:func:`fill_components`): on the imputation
+    benchmark, 20 factors for a 10-dimensional z filled breast_cancer's
+    missing-at-random entries better than 10 (VAEImputer's error 0.175
+    against 0.194).
 
     Parameters
     ----------
@@ -135,7 +138,7 @@ class Encoder(nn.Module):
         # The conditional fill's factor analysis (standardized units): zero
         # loadings fill every missing entry with 0, the training mean.
         width = n_features if self.mask_inputs else 0
-        k_fill = n_components if self.mask_inputs else 0
+        k_fill = fill_components(n_features, n_components) if self.mask_inputs else 0
         self.register_buffer("fill_loadings", torch.zeros(width, k_fill))
         self.register_buffer("fill_noise_variance", torch.ones(width))
         self.register_buffer("fill_mean", torch.zeros(width))
@@ -145,8 +148,9 @@ class Encoder(nn.Module):
 
         Parameters
         ----------
-        loadings : array-like of shape (n_features, n_components)
-            The loadings W, in standardized units.
+        loadings : array-like of shape (n_features, n_factors)
+            The loadings W, in standardized units; ``n_factors`` is
+            ``fill_components(n_features, n_components)``.
         noise_variance : array-like of shape (n_features,)
             The noise variances Psi, positive, in standardized units.
         mean : array-like of shape (n_features,)
@@ -828,6 +832,20 @@ def _defensive_draws(z_loc, z_logvar, lap_mean, lap_cholesky, eps):
         torch.stack([log_q, log_lap]) + torch.log(shares)[:, None, None], dim=0
     )
     return z, -0.5 * z.pow(2).sum(-1) - log_mix
+
+
+# The conditional fill's factor analysis has up to this many factors per
+# latent dimension (it models the inputs' covariance, not the code), and at
+# most as many as keep n_features * factors^2 within FILL_MAX_COST (each
+# training step solves a factors x factors system per row).
+FILL_COMPONENTS_PER_LATENT = 2
+FILL_MAX_COST = 2**20
+
+
+def fill_components(n_features, n_components):
+    """The number of factors of the encoder's conditional fill."""
+    cap = int(math.isqrt(FILL_MAX_COST // max(n_features, 1)))
+    return max(1, min(n_features, FILL_COMPONENTS_PER_LATENT * n_components, cap))
 
 
 def _zero(*layers):

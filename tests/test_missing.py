@@ -167,8 +167,10 @@ def test_encoder_fills_missing_inputs_with_their_conditional_means():
     p, k = 6, 2
     X, _ = _low_rank_gaussian(n=5, p=p, k=k)
     rng = np.random.RandomState(2)
-    W, psi, m = rng.randn(p, k), rng.uniform(0.2, 1.0, p), rng.randn(p)
     encoder = Encoder(p, k, (8,), mask_inputs=True).double()
+    n_factors = encoder.fill_loadings.shape[1]  # fill_components(6, 2) = 4
+    assert n_factors == 4
+    W, psi, m = rng.randn(p, n_factors), rng.uniform(0.2, 1.0, p), rng.randn(p)
     encoder.set_conditional_fill(W, psi, m)
     observed = np.array([[1, 0, 1, 1, 0, 1]] * 5, dtype=bool)
     observed[2] = [0, 0, 0, 1, 1, 1]
@@ -197,3 +199,12 @@ def test_fit_on_incomplete_rows_sets_the_fill_and_older_state_loads(X_holes):
     fresh.z_logvar_layer = encoder.z_logvar_layer
     fresh.load_state_dict(state)
     assert fresh.fill_loadings.abs().sum() == 0
+
+
+def test_fill_components_grow_with_the_code_and_stay_affordable():
+    from skvae._modules import FILL_MAX_COST, fill_components
+
+    assert fill_components(30, 10) == 20  # twice z's dimensions
+    assert fill_components(13, 10) == 13  # at most n_features
+    assert fill_components(784, 64) == 36  # 784 * 36**2 <= 2**20
+    assert 784 * fill_components(784, 64) ** 2 <= FILL_MAX_COST
