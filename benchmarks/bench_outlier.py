@@ -253,13 +253,14 @@ def plan(families, quick):
     return sorted(order, key=lambda fs: (fs[0] != "breast_cancer", fs[1]))
 
 
-def _git_head():
+def _git_head(where=HERE):
+    """The short commit of the checkout holding ``where`` ("unknown" outside git)."""
     import subprocess
 
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=HERE,
+            cwd=where,
             capture_output=True,
             text=True,
             check=True,

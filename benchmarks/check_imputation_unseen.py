@@ -17,9 +17,7 @@ fit + transform CPU seconds (one thread).
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -35,16 +33,17 @@ import skvae
 from skvae import VAEImputer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_imputation import PATTERNS, mask_rng  # noqa: E402
+from bench_imputation import PATTERNS, mask_rng, run_one  # noqa: E402
+from bench_outlier import _git_head  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "imputation_unseen.json"
 PATTERN_NAMES = ("mcar20", "mcar30", "mcar50", "mar")
 
 
 def _vega(name):
-    from vega_datasets import data
+    from vega_datasets import local_data  # in the wheel: nothing downloaded
 
-    frame = getattr(data, name)().select_dtypes("number").dropna()
+    frame = getattr(local_data, name)().select_dtypes("number").dropna()
     return frame.to_numpy(dtype=np.float64)
 
 
@@ -53,17 +52,6 @@ TABLES = {
     "cars": lambda: _vega("cars"),
     "seattle_weather": lambda: _vega("seattle_weather"),
 }
-
-
-def _skvae_commit():
-    """The commit of the skvae checkout imported (PYTHONPATH may pick another)."""
-    where = Path(skvae.__file__).resolve().parent
-    out = subprocess.run(
-        ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip() or None
 
 
 def main(argv=None):
@@ -88,10 +76,9 @@ def main(argv=None):
                     hidden = PATTERNS[pattern][1](X, mask_rng(seed, table, pattern))
                     X_miss = X.copy()
                     X_miss[hidden] = np.nan
-                    start = time.process_time()
-                    X_out = make(seed).fit(X_miss).transform(X_miss)
-                    cpu.append(time.process_time() - start)
-                    mse.append(float(np.mean((X_out - X)[hidden] ** 2)))
+                    record = run_one(make(seed), X, X_miss)
+                    cpu.append(record["fit_cpu_s"] + record["transform_cpu_s"])
+                    mse.append(record["mse"])
                 row = {"table": table, "shape": list(X.shape), "pattern": pattern}
                 row.update(imputer=name, mse=float(np.mean(mse)), mse_seeds=mse)
                 row["cpu_s"] = float(np.mean(cpu))
@@ -99,7 +86,8 @@ def main(argv=None):
                 print(f"{table} {pattern} {name}: MSE {row['mse']:.3f}")
     runs = json.loads(OUT.read_text())["runs"] if OUT.exists() else {}
     runs[args.label] = {
-        "skvae_commit": _skvae_commit(),
+        # the checkout skvae was imported from (PYTHONPATH may pick another)
+        "skvae_commit": _git_head(Path(skvae.__file__).resolve().parent),
         "skvae": skvae.__version__,
         "rows": rows,
     }
