@@ -73,7 +73,7 @@ REFIT_MAX_ROWS = 5000
 # act once an iteration, so their cost does not swamp tiny tables' steps.
 ITER_MIN_STEPS = 16
 # max_iter='auto' and n_iter_no_change='auto', in iterations.
-AUTO_MAX_ITER, AUTO_PATIENCE = 200, 5
+AUTO_MAX_ITER, AUTO_PATIENCE = 200, 3
 # Noise draws per held-out score: about this many a score, 1 to 16 a row.
 VALIDATION_DRAWS = 2048
 # sample(given=...): the prior's share of the proposals (defensive mixture),
@@ -328,6 +328,7 @@ class BaseVAE(BaseEstimator):
             epochs_per_iter=epochs_per_iter,
             adaptive_learning_rate=method == "fit",
             warmup_steps=steps * epochs_per_iter if method == "fit" else 0,
+            average_weights=method == "fit",
         )
 
     def _fresh_net(self, X, likelihood, method):

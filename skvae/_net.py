@@ -24,6 +24,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PassthroughSc
 from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import noop
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from skvae._runtime import as_tensor, limited_torch_threads
 from skvae._skorch_overrides import LeanNeuralNet
@@ -36,6 +37,10 @@ FUSED_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
 # The adaptive step size (MLPRegressor's learning_rate='adaptive'): divided by
 # LR_FACTOR after LR_PATIENCE + 1 iterations in a row without a gain.
 LR_FACTOR, LR_PATIENCE = 0.2, 1
+
+# The weights a fit keeps and scores are an exponential moving average of its
+# iterates with a horizon of AVERAGE_ITERS iterations (WeightAverage).
+AVERAGE_ITERS = 1.0
 
 
 class DivergenceError(ValueError):
@@ -164,6 +169,9 @@ class TrainingPlan:
     step_sizes: tuple | None = None
     #: what the verbose=1 progress bar calls this run (None: nothing)
     progress_label: str | None = None
+    #: hold out, score and keep the moving average of the weights
+    #: (:class:`WeightAverage`) instead of the last iterate
+    average_weights: bool = False
 
 
 class TrainingOutcome(NamedTuple):
@@ -460,6 +468,9 @@ class VAENet(LeanNeuralNet):
         finally:
             self.train_split = None  # it holds the data: never pickled with the net
             self.generator_ = None
+            average = dict(getattr(self, "callbacks_", [])).get("weight_average")
+            if average is not None:  # its tensors, also after an error
+                average.clear()
         self._drop_unfinished_epoch()
         best = self._best_validation(plan, stopper)
         return TrainingOutcome(
@@ -575,6 +586,9 @@ class VAENet(LeanNeuralNet):
                     ),
                 )
             )
+        if plan.average_weights:
+            # before "stop": early stopping scores and keeps the average
+            callbacks.append(("weight_average", WeightAverage(AVERAGE_ITERS)))
         callbacks.append(("stop", stopper))
         if plan.verbose == 1:
             callbacks.append(
@@ -711,6 +725,69 @@ class WarmupEarlyStopping(EarlyStopping):
     def on_epoch_end(self, net, **kwargs):
         if not _in_kl_warmup(net):
             super().on_epoch_end(net, **kwargs)
+
+
+class WeightAverage(Callback):
+    """Score and keep an exponential moving average of the weights.
+
+    After every Adam step the average moves toward the new weights,
+    ``w_avg <- decay * w_avg + (1 - decay) * w`` (Polyak & Juditsky 1992,
+    "Acceleration of stochastic approximation by averaging", in its
+    exponential form; torch's ``get_ema_multi_avg_fn``), with
+    ``decay = 1 - 1 / (horizon * steps of an iteration)``. The average
+    replaces the weights for the held-out score at the end of each iteration
+    (and for early stopping's copy of the best), and the weights go back to
+    the last iterate when the next iteration trains; the weights a run ends
+    with are the average (or, with early stopping, the best average). It
+    smooths the noise of the last steps out of the model kept: a higher
+    held-out ELBO for the same steps, and less variation from seed to seed.
+    Only the parameters (phi and theta) are averaged, not the buffers.
+
+    Parameters
+    ----------
+    horizon : float
+        Iterations the average spans (its decay's time constant).
+    """
+
+    def __init__(self, horizon):
+        self.horizon = horizon
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        steps = -(-len(X) // min(net.batch_size, max(len(X), 1))) * net.epochs_per_iter
+        self.update_ = get_ema_multi_avg_fn(1.0 - 1.0 / max(1.0, self.horizon * steps))
+        self.weights_ = [p.detach() for p in net.module_.parameters()]
+        self.average_ = [w.clone() for w in self.weights_]
+        self.last_ = None  # the last iterate while the average stands in
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.update_(self.average_, self.weights_, None)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            self._swap_in()
+
+    def on_epoch_end(self, net, **kwargs):
+        self._swap_in()  # an iteration without held-out rows
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.last_ is not None:
+            torch._foreach_copy_(self.weights_, self.last_)
+            self.last_ = None
+
+    def on_train_end(self, net, **kwargs):
+        self._swap_in()  # a run cut short by Ctrl-C mid-iteration
+        self.clear()
+
+    def clear(self):
+        """Drop the run's tensors (the callback is built anew every run)."""
+        self.weights_ = self.average_ = self.last_ = self.update_ = None
+
+    @torch.no_grad()
+    def _swap_in(self):
+        if self.last_ is None and self.average_ is not None:
+            self.last_ = [w.clone() for w in self.weights_]
+            torch._foreach_copy_(self.weights_, self.average_)
 
 
 class StepSizes:

@@ -145,6 +145,11 @@ class VAETransformer(
         ``learning_rate='adaptive'`` schedule (torch's ``ReduceLROnPlateau``).
         :meth:`partial_fit` keeps it constant.
 
+        The weights :meth:`fit` scores on the held-out rows and keeps are an
+        exponential moving average of the weights after each Adam step, over
+        about one iteration (Polyak & Juditsky 1992); each step trains on
+        from the last weights. :meth:`partial_fit` keeps its last weights.
+
     early_stopping : 'auto' or bool, default='auto'
         True: hold out ``validation_fraction`` of the rows, stop when their
         ELBO (scored with each row's fixed noise) has not improved by ``tol``
@@ -167,8 +172,8 @@ class VAETransformer(
 
     n_iter_no_change : 'auto' or int, default='auto'
         Iterations (see ``max_iter``) without improvement before training
-        stops. ``'auto'``: 5 (with the step size divided by 5 after the
-        second and the fourth).
+        stops. ``'auto'``: 3 (with the step size divided by 5 after the
+        second).
 
     tol : float, default=1e-4
         Smallest improvement, in nats per sample, that counts.

@@ -67,6 +67,43 @@ def test_early_stopping_stops_on_plateau_and_restores_best_weights(X_gauss):
     assert {"valid_loss", "valid_elbo", "valid_reconstruction", "valid_kl"} <= set(last)
 
 
+def test_fit_keeps_the_moving_average_of_its_iterates(X_gauss, monkeypatch):
+    # The weights a fit ends with are the exponential moving average of the
+    # weights after each Adam step (WeightAverage), while every step trains
+    # on from the last iterate, never from the average.
+    from skvae import _net
+
+    before, after = [], []
+    step = _net.VAENet.train_step
+
+    def spy(self, batch, **kwargs):
+        before.append([p.detach().clone() for p in self.module_.parameters()])
+        loss = step(self, batch, **kwargs)
+        after.append([p.detach().clone() for p in self.module_.parameters()])
+        return loss
+
+    monkeypatch.setattr(_net.VAENet, "train_step", spy)
+    vae = VAETransformer(
+        **dict(FAST, early_stopping=False, max_iter=3, n_iter_no_change=10)
+    ).fit(X_gauss)
+    assert vae.n_iter_ == 3
+    for last, first in zip(after[:-1], before[1:]):
+        for a, b in zip(last, first):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    steps_per_iteration = len(after) // vae.n_iter_
+    weight = 1 / (_net.AVERAGE_ITERS * steps_per_iteration)
+    average = before[0]
+    for weights in after:
+        average = [(1 - weight) * m + weight * w for m, w in zip(average, weights)]
+    for kept, expected in zip(vae.net_.module_.parameters(), average):
+        torch.testing.assert_close(kept.detach(), expected, rtol=1e-5, atol=1e-6)
+    # and not the last iterate
+    assert not torch.equal(next(vae.net_.module_.parameters()), after[-1][0])
+    # the run's tensors are not kept with the fitted model
+    average_callback = dict(vae.net_.callbacks_)["weight_average"]
+    assert average_callback.average_ is None and average_callback.last_ is None
+
+
 def test_factor_analysis_start_is_factor_analysis():
     """A Gaussian VAE starts as FactorAnalysis: every importance weight is
     then FA's exact likelihood of the row (the posterior is exact), and the
