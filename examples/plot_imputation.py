@@ -15,15 +15,13 @@ importance sampling (MIWAE, Mattei & Frellsen 2019). It has the interface of
 The imputers are fitted on the training images with their holes and fill the
 holes of held-out images; the error is measured on the missing pixels only,
 in pixel units (0 to 1). On these square holes the VAE and the nearest
-neighbours of KNNImputer come out about even (RMSE 0.206 against 0.204 here;
-0.202 before skvae's encoder filled missing inputs from a factor analysis,
-which helps the single missing entries of the benchmark's tables more than
-a hole of 16 neighbouring pixels), and both clearly ahead of
-IterativeImputer's linear regressions. Where single pixels go missing at random, the
-benchmark (``benchmarks/RESULTS_imputation.md``, standardized digits, MSE)
-finds the VAE well ahead when half of them are missing (0.559 against
-KNNImputer's 0.650) and a little ahead at 20 % (0.346 against 0.363), but
-behind KNNImputer at 30 % (0.421 against 0.401).
+neighbours of KNNImputer come out about even (RMSE 0.201 against 0.204 here),
+and both clearly ahead of IterativeImputer's linear regressions. Where single
+pixels go missing at random, the benchmark
+(``benchmarks/RESULTS_imputation.md``, standardized digits, MSE) finds the VAE
+well ahead when half of them are missing (0.552 against KNNImputer's 0.650)
+and a little ahead at 20 % (0.356 against 0.363), but behind KNNImputer at
+30 % (0.424 against 0.401).
 """
 
 # %%
