@@ -753,7 +753,7 @@ class WeightAverage(Callback):
         self.horizon = horizon
 
     def on_train_begin(self, net, X=None, **kwargs):
-        steps = -(-len(X) // min(net.batch_size, max(len(X), 1))) * net.epochs_per_iter
+        steps = len(net.get_iterator(X, training=True))  # Adam steps an iteration
         self.update_ = get_ema_multi_avg_fn(1.0 - 1.0 / max(1.0, self.horizon * steps))
         self.weights_ = [p.detach() for p in net.module_.parameters()]
         self.average_ = [w.clone() for w in self.weights_]
