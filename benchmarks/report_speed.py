@@ -18,7 +18,8 @@ page(
         "step size 5e-3 warmed up over the first iteration and divided by 5 on "
         "plateaus, patience of 3 iterations, the held-out rows scored and the "
         "weights kept as the moving average of the iterates over about one "
-        "iteration; the refit on all rows replays the step sizes). Nats per "
+        "iteration; a fifth of the rows held out where the model is then "
+        "refitted on all of them, and the refit replays the step sizes). Nats per "
         "row, higher is better.",
         "",
     ],

@@ -5,7 +5,7 @@ sklearn's imputers); the imputation itself is the torch model's
 (:meth:`skvae.VAEModule.impute`), reached through the owned VAETransformer.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -375,6 +375,7 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
 
     _own_params = _OWN_PARAMS
     _parameter_constraints = mirrored_constraints(
+        validation_fraction=[Interval(Real, 0, 1, closed="neither")],
         missing_values=[MissingValues(numeric_only=True)],
         sample_posterior=["boolean"],
         n_iw_samples=[Interval(Integral, 1, None, closed="left")],

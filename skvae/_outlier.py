@@ -661,6 +661,7 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
     _own_params = _OWN_PARAMS
     _vae_class = _DetectorVAE
     _parameter_constraints = mirrored_constraints(
+        validation_fraction=[Interval(Real, 0, 1, closed="neither")],
         score_type=[StrOptions({"elbo", "iw", "reconstruction_probability"})],
         prior=[StrOptions({"aggregate", "standard_normal"})],
         n_iw_samples=[Interval(Integral, 1, None, closed="left")],

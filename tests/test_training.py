@@ -181,8 +181,51 @@ def test_factor_analysis_start_leaves_the_held_out_rows_out(monkeypatch):
     ((train, held_out),) = splits
     selection_start, refit_start = starts
     np.testing.assert_array_equal(selection_start, X[np.sort(train)])
-    assert len(held_out) == 20
+    assert len(held_out) == 40  # validation_fraction='auto' before a refit: 0.2
     np.testing.assert_array_equal(refit_start, X)
+
+
+@pytest.mark.parametrize(
+    "n_rows, params, held_out",
+    [
+        (200, {}, 40),  # refitted on all rows: a fifth held out
+        (200, {"early_stopping": True}, 20),  # the selection run is the model
+        (200, {"validation_fraction": 0.3}, 60),
+        (90, {}, 0),  # 0.1 of 90 rows makes 9: no early stopping, as before
+        (91, {}, 19),
+    ],
+)
+def test_auto_validation_fraction_doubles_before_a_refit(
+    monkeypatch, n_rows, params, held_out
+):
+    """validation_fraction='auto' holds out 0.2 of the rows when the model is
+    refitted on all of them (they cost it no training rows), else 0.1; whether
+    early_stopping='auto' holds rows out at all is decided at 0.1."""
+    import skvae._net
+
+    splits, split = [], skvae._net.validation_split
+    monkeypatch.setattr(
+        skvae._net,
+        "validation_split",
+        lambda *a: splits.append(split(*a)) or splits[-1],
+    )
+    X = np.random.RandomState(0).randn(n_rows, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        VAETransformer(n_components=1, max_iter=2, random_state=0, **params).fit(X)
+    assert sum(len(valid) for _, valid in splits) == held_out
+
+
+def test_auto_validation_fraction_without_a_refit_is_a_tenth(monkeypatch):
+    """Above REFIT_MAX_ROWS the early-stopped model is kept: 'auto' then holds
+    out 0.1, the rows the model does not train on."""
+    import skvae._base
+
+    monkeypatch.setattr(skvae._base, "REFIT_MAX_ROWS", 150)
+    vae = VAETransformer(n_components=1)
+    assert vae._validation_fraction(200, "fit") == 0.1
+    assert vae._validation_fraction(150, "fit") == 0.2
+    assert vae._validation_fraction(150, "partial_fit") == 0.1
 
 
 def test_factor_analysis_start_is_a_candidate(X_gauss):
