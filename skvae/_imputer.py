@@ -169,10 +169,13 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when their
         importance-weighted bound (their ELBO with ``n_importance_samples=1``)
-        stops improving, as in VAETransformer (whose default is False).
+        stops improving, as in VAETransformer, but without VAETransformer's
+        refit on all the rows (its default ``'auto'``): the held-out rows
+        only score.
 
     validation_fraction : float, default=0.1
-        Rows held out for early stopping, as in VAETransformer.
+        Rows held out for early stopping, as in VAETransformer (a number
+        here: without a refit, VAETransformer's ``'auto'`` is 0.1 too).
 
     n_iter_no_change : 'auto' or int, default='auto'
         Patience of the stopping rule, in iterations, as in VAETransformer.

@@ -380,7 +380,8 @@ class VAEOutlierDetector(OwnedVAEMixin, OutlierMixin, BaseEstimator):
         threshold.
 
     validation_fraction : float, default=0.1
-        Rows held out for early stopping, as in VAETransformer.
+        Rows held out for early stopping, as in VAETransformer (a number
+        here: without a refit, VAETransformer's ``'auto'`` is 0.1 too).
 
     n_iter_no_change : 'auto' or int, default='auto'
         Patience of the stopping rule, in iterations, as in VAETransformer.
