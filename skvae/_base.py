@@ -151,7 +151,7 @@ class BaseVAE(BaseEstimator):
             else:
                 check_architecture_unchanged(self, method)
                 net, seed = self.net_, self._rng.randint(2**31 - 1)
-            plan = self._plan(X.shape[0], method)
+            plan = self._plan(X.shape[0], method, fresh=fresh)
             outcome = net.run(X, plan, seed=seed)
             selection = (plan, outcome, net)
             if fresh and self._refits(X.shape[0], method):
@@ -213,18 +213,19 @@ class BaseVAE(BaseEstimator):
             return _ceil_rows(fraction, n_rows) >= MIN_VALIDATION_ROWS
         return True
 
-    def _validation_fraction(self, n_rows, method):
+    def _validation_fraction(self, n_rows, method, fresh=True):
         """``validation_fraction``, with ``'auto'`` resolved: twice the share
-        when the fit refits on all the rows."""
+        when the fit refits on all the rows (a fresh fit; a warm start
+        continues the model it has, without a refit)."""
         if self.validation_fraction != "auto":
             return self.validation_fraction
-        if self._refits(n_rows, method):
+        if fresh and self._refits(n_rows, method):
             return REFIT_VALIDATION_FRACTION
         return AUTO_VALIDATION_FRACTION
 
-    def _n_validation_rows(self, n_rows, method="fit"):
+    def _n_validation_rows(self, n_rows, method="fit", fresh=True):
         """Rows a split holds out (``train_test_split``'s ceil of the fraction)."""
-        return _ceil_rows(self._validation_fraction(n_rows, method), n_rows)
+        return _ceil_rows(self._validation_fraction(n_rows, method, fresh), n_rows)
 
     def _refits(self, n_rows, method):
         """``early_stopping='auto'`` on small data refits on every row."""
@@ -307,7 +308,7 @@ class BaseVAE(BaseEstimator):
         if message:
             warnings.warn(message, UserWarning)
 
-    def _plan(self, n_rows, method):
+    def _plan(self, n_rows, method, fresh=True):
         """The training settings of one run on ``n_rows`` rows.
 
         An iteration is ``epochs_per_iter`` epochs, as many as make
@@ -319,7 +320,7 @@ class BaseVAE(BaseEstimator):
         draws a row.
         """
         early = self._early_stopping(n_rows, method)
-        n_valid = self._n_validation_rows(n_rows, method) if early else 0
+        n_valid = self._n_validation_rows(n_rows, method, fresh) if early else 0
         n_train = max(1, n_rows - n_valid)
         steps = -(-n_train // min(self.batch_size, n_train))
         epochs_per_iter = max(1, -(-ITER_MIN_STEPS // steps))
@@ -340,7 +341,7 @@ class BaseVAE(BaseEstimator):
             kl_warmup=self.kl_warmup,
             free_bits=self.free_bits,
             early_stopping=early,
-            validation_fraction=self._validation_fraction(n_rows, method),
+            validation_fraction=self._validation_fraction(n_rows, method, fresh),
             n_iter_no_change=patience,
             tol=self.tol,
             verbose=self.verbose,

@@ -169,9 +169,10 @@ class VAETransformer(
         the statistics the networks are built from (standardization, output
         map, variance floors) and the factor-analysis start are the training
         rows'. ``'auto'``: 0.2 when the model is then refitted on all the
-        rows (``early_stopping='auto'`` on at most 5000 rows), which costs it
-        no training rows, else 0.1 (``early_stopping='auto'`` holds rows out
-        when 0.1 of them makes at least 10). Twice the held-out rows make
+        rows (``early_stopping='auto'`` on at most 5000 rows, not in a warm
+        start), which costs it no training rows, else 0.1
+        (``early_stopping='auto'`` holds rows out when 0.1 of them makes at
+        least 10). Twice the held-out rows make
         the stopping point, and so a ``GridSearchCV`` candidate's score,
         move less with ``random_state``: on wine and diabetes, a seed-to-seed
         sd of the mean CV score of at most 0.10 nats instead of 0.16

@@ -228,6 +228,25 @@ def test_auto_validation_fraction_without_a_refit_is_a_tenth(monkeypatch):
     assert vae._validation_fraction(150, "partial_fit") == 0.1
 
 
+def test_a_warm_start_holds_out_a_tenth(monkeypatch):
+    """A warm start continues its model without a refit on all the rows, so
+    validation_fraction='auto' holds out 0.1 there, as without a refit."""
+    import skvae._net
+
+    splits, split = [], skvae._net.validation_split
+    monkeypatch.setattr(
+        skvae._net,
+        "validation_split",
+        lambda *a: splits.append(split(*a)) or splits[-1],
+    )
+    X = np.random.RandomState(0).randn(200, 3)
+    vae = VAETransformer(n_components=1, max_iter=2, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        vae.fit(X).fit(X)
+    assert [len(valid) for _, valid in splits] == [40, 20]
+
+
 def test_factor_analysis_start_is_a_candidate(X_gauss):
     """Early stopping keeps the start (epoch 0) when no epoch beats it."""
     params = dict(FAST, early_stopping=True, n_iter_no_change=2, learning_rate=0.5)
