@@ -377,7 +377,9 @@ class BaseVAE(BaseEstimator):
         init_rows = held_out = None
         if self._early_stopping(X.shape[0], method):
             train_index, valid_index = validation_split(
-                X.shape[0], self._validation_fraction(X.shape[0], method), run_seed
+                X.shape[0],
+                self._validation_fraction(X.shape[0], method, fresh=True),
+                run_seed,
             )
             init_rows, held_out = np.sort(train_index), np.sort(valid_index)
         # The statistics of the rows it trains on, as the start's.

@@ -166,16 +166,16 @@ class VAEImputer(OwnedVAEMixin, TransformerMixin, BaseEstimator):
     learning_rate : float, default=5e-3
         Adam's initial step size, and its schedule, as in VAETransformer.
 
-    early_stopping : bool, default=True
+    early_stopping : 'auto' or bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when their
         importance-weighted bound (their ELBO with ``n_importance_samples=1``)
-        stops improving, as in VAETransformer, but without VAETransformer's
-        refit on all the rows (its default ``'auto'``): the held-out rows
-        only score.
+        stops improving, as in VAETransformer. True, the default, keeps the
+        early-stopped model: the held-out rows only score. ``'auto'`` is
+        VAETransformer's (a refit on all the rows, on at most 5000 of them).
 
     validation_fraction : float, default=0.1
         Rows held out for early stopping, as in VAETransformer (a number
-        here: without a refit, VAETransformer's ``'auto'`` is 0.1 too).
+        here: VAETransformer's ``'auto'`` is 0.1 where there is no refit).
 
     n_iter_no_change : 'auto' or int, default='auto'
         Patience of the stopping rule, in iterations, as in VAETransformer.

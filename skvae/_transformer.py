@@ -156,7 +156,8 @@ class VAETransformer(
         for ``n_iter_no_change`` iterations, and restore the best weights, the
         starting ones included. False: stop when the training loss has not
         improved by ``tol`` for ``n_iter_no_change`` iterations. ``'auto'``:
-        True when at least 10 rows would be held out, else False; and on at
+        True when ``validation_fraction`` of the rows (0.1 for ``'auto'``)
+        makes at least 10, else False; and on at
         most 5000 rows, the model is then refitted on all of them for the
         number of iterations the held-out rows chose (0: the start, e.g. the
         factor analysis of all rows), at the step sizes that run took in

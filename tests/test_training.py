@@ -193,6 +193,7 @@ def test_factor_analysis_start_leaves_the_held_out_rows_out(monkeypatch):
         (200, {"validation_fraction": 0.3}, 60),
         (90, {}, 0),  # 0.1 of 90 rows makes 9: no early stopping, as before
         (91, {}, 19),
+        (60, {"early_stopping": True}, 6),  # no refit: 0.1
     ],
 )
 def test_auto_validation_fraction_doubles_before_a_refit(
@@ -222,6 +223,11 @@ def test_auto_validation_fraction_without_a_refit_is_a_tenth(monkeypatch):
     import skvae._base
 
     monkeypatch.setattr(skvae._base, "REFIT_MAX_ROWS", 150)
+    X = np.random.RandomState(0).randn(200, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = VAETransformer(n_components=1, max_iter=2, random_state=0).fit(X)
+    assert len(fitted._unseen_rows) == 20
     vae = VAETransformer(n_components=1)
     assert vae._validation_fraction(200, "fit") == 0.1
     assert vae._validation_fraction(150, "fit") == 0.2
@@ -542,3 +548,16 @@ def test_warm_start_warns_about_its_own_epochs_only(X_gauss):
     with pytest.warns(ConvergenceWarning):
         vae.fit(X_gauss)
     assert vae.n_iter_ == 8
+
+
+@pytest.mark.parametrize("face", ["VAEImputer", "VAEOutlierDetector"])
+def test_faces_without_a_refit_keep_a_numeric_validation_fraction(face):
+    """VAEImputer and VAEOutlierDetector keep the early-stopped model, so their
+    validation_fraction is a number (default 0.1); 'auto' is refused."""
+    import skvae
+
+    estimator = getattr(skvae, face)
+    assert estimator().validation_fraction == 0.1
+    X = np.random.RandomState(0).randn(30, 3)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        estimator(validation_fraction="auto").fit(X)
