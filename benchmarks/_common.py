@@ -15,6 +15,7 @@ arguments). ``report.py`` turns these files into Markdown and plots; nothing
 here imports torch or skvae at module level, so the report needs neither.
 """
 
+import functools
 import json
 import os
 import platform
@@ -541,10 +542,38 @@ def fmnist_binary(n_train=None, n_test=None):
 
 
 def fixed_epochs(**params):
-    """VAETransformer that trains exactly max_iter epochs (no stopping rule)."""
+    """VAETransformer that trains exactly max_iter epochs at its constant
+    ``learning_rate`` (no stopping rule), as ``bare_vae.train`` does.
+
+    0.3's ``fit`` schedule is turned off for the comparison with the bare
+    loop: iterations of at least 16 steps (here one epoch each), the step
+    size's warm-up and plateau rule, and the moving average of the weights.
+    Measures the wrapper's overhead, not the schedule (bench_speed.py times
+    the defaults).
+    """
+    vae_class = _fixed_epochs_class()
+    return vae_class(n_iter_no_change=10**6, early_stopping=False, **params)
+
+
+@functools.cache
+def _fixed_epochs_class():
+    import dataclasses
+
     from skvae import VAETransformer
 
-    return VAETransformer(n_iter_no_change=10**6, early_stopping=False, **params)
+    class FixedEpochsVAE(VAETransformer):
+        """VAETransformer whose ``fit`` trains plain epochs (``fixed_epochs``)."""
+
+        def _plan(self, n_rows, method, fresh=True):
+            return dataclasses.replace(
+                super()._plan(n_rows, method, fresh),
+                epochs_per_iter=1,
+                adaptive_learning_rate=False,
+                warmup_steps=0,
+                average_weights=False,
+            )
+
+    return FixedEpochsVAE
 
 
 # --------------------------------------------------------------------- CLI

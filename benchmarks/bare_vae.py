@@ -24,8 +24,8 @@ def reference_model(estimator, X):
     """The initial module VAETransformer(**params).fit(X) starts from, and its seed.
 
     Mirrors ``VAETransformer._fit``: ``_fresh_net`` (the fit's generator, the
-    scoring noise, the network seed), then the training seed that ``VAENet.run``
-    passes to ``torch.manual_seed`` before the first epoch.
+    scoring noise, the network seed, and the training seed that ``VAENet.run``
+    seeds its own generator with).
 
     Returns
     -------
@@ -36,8 +36,9 @@ def reference_model(estimator, X):
     """
     est = copy.deepcopy(estimator)
     X = est._validate_input(X, reset=True)
-    net = est._fresh_net(X, est._resolve_likelihood(X, X.shape[1]))
-    train_seed = int(est._rng.randint(2**31 - 1))
+    net, train_seed, _ = est._fresh_net(
+        X, est._resolve_likelihood(X, X.shape[1]), "fit"
+    )
     module = copy.deepcopy(net.module)
     # skvae centres location-family columns in float64 before the cast to
     # float32 (est._x_offset); the bare loop must train on the same numbers.
@@ -53,10 +54,14 @@ def centred(module, X, dtype=torch.float32):
     return torch.as_tensor(X, dtype=dtype)
 
 
-def negative_elbo(module, x, beta=1.0):
-    """Mini-batch loss: mean over rows of -log p(x|z) + beta * KL (one z per row)."""
+def negative_elbo(module, x, beta=1.0, generator=None):
+    """Mini-batch loss: mean over rows of -log p(x|z) + beta * KL (one z per row).
+
+    The noise comes from ``generator`` (None: torch's global one).
+    """
     z_loc, z_logvar = module.encoder(x)
-    z = z_loc + torch.exp(0.5 * z_logvar) * torch.randn_like(z_loc)
+    eps = torch.randn(z_loc.shape, generator=generator, dtype=z_loc.dtype)
+    z = z_loc + torch.exp(0.5 * z_logvar) * eps
     log_px = module.likelihood.log_prob(x, module.decoder(z))
     kl = -0.5 * (1 + z_logvar - z_loc**2 - z_logvar.exp()).sum(1)
     return -log_px.mean() + beta * kl.mean(), log_px.mean(), kl.mean()
@@ -65,10 +70,11 @@ def negative_elbo(module, x, beta=1.0):
 def train(module, X, *, epochs, batch_size, lr, seed, on_epoch_end=None):
     """Train ``module`` in place with Adam; return the per-epoch mean training loss.
 
-    Same order of random draws as skvae: ``torch.manual_seed(seed)``, then per
-    epoch one ``randperm`` for the batch order and one ``randn`` per batch for
-    the reparameterization noise. ``on_epoch_end(epoch, module)`` may evaluate
-    the model (its time is the caller's to exclude).
+    Same random draws as skvae: a ``torch.Generator`` seeded with ``seed``
+    (``VAENet.run``'s own), then per epoch one ``randperm`` for the batch
+    order and one ``randn`` per batch for the reparameterization noise.
+    ``on_epoch_end(epoch, module)`` may evaluate the model (its time is the
+    caller's to exclude).
     """
     X = centred(module, X)
     n = X.shape[0]
@@ -78,14 +84,15 @@ def train(module, X, *, epochs, batch_size, lr, seed, on_epoch_end=None):
     losses = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
         for epoch in range(epochs):
             module.train()
             total = torch.zeros(())
-            perm = torch.randperm(n)
+            perm = torch.randperm(n, generator=generator)
             for start in range(0, n, batch_size):
                 xb = X[perm[start : start + batch_size]]
                 optimizer.zero_grad()
-                loss, _, _ = negative_elbo(module, xb)
+                loss, _, _ = negative_elbo(module, xb, generator=generator)
                 loss.backward()
                 optimizer.step()
                 total += loss.detach() * xb.shape[0]
