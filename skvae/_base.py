@@ -207,25 +207,21 @@ class BaseVAE(BaseEstimator):
         if method != "fit" or self.early_stopping is False:
             return False
         if self.early_stopping == "auto":
-            fraction = self.validation_fraction
-            if fraction == "auto":
-                fraction = AUTO_VALIDATION_FRACTION
-            return _ceil_rows(fraction, n_rows) >= MIN_VALIDATION_ROWS
+            return self._n_validation_rows(n_rows) >= MIN_VALIDATION_ROWS
         return True
 
-    def _validation_fraction(self, n_rows, method, fresh=True):
+    def _validation_fraction(self, refit=False):
         """``validation_fraction``, with ``'auto'`` resolved: twice the share
-        when the fit refits on all the rows (a fresh fit; a warm start
-        continues the model it has, without a refit)."""
+        when the run is followed by a refit on all the rows (``refit``: a
+        fresh fit for which :meth:`_refits`; a warm start continues the model
+        it has, without one)."""
         if self.validation_fraction != "auto":
             return self.validation_fraction
-        if fresh and self._refits(n_rows, method):
-            return REFIT_VALIDATION_FRACTION
-        return AUTO_VALIDATION_FRACTION
+        return REFIT_VALIDATION_FRACTION if refit else AUTO_VALIDATION_FRACTION
 
-    def _n_validation_rows(self, n_rows, method="fit", fresh=True):
+    def _n_validation_rows(self, n_rows, refit=False):
         """Rows a split holds out (``train_test_split``'s ceil of the fraction)."""
-        return _ceil_rows(self._validation_fraction(n_rows, method, fresh), n_rows)
+        return int(np.ceil(self._validation_fraction(refit) * n_rows))
 
     def _refits(self, n_rows, method):
         """``early_stopping='auto'`` on small data refits on every row."""
@@ -320,7 +316,8 @@ class BaseVAE(BaseEstimator):
         draws a row.
         """
         early = self._early_stopping(n_rows, method)
-        n_valid = self._n_validation_rows(n_rows, method, fresh) if early else 0
+        refit = fresh and self._refits(n_rows, method)
+        n_valid = self._n_validation_rows(n_rows, refit) if early else 0
         n_train = max(1, n_rows - n_valid)
         steps = -(-n_train // min(self.batch_size, n_train))
         epochs_per_iter = max(1, -(-ITER_MIN_STEPS // steps))
@@ -341,7 +338,7 @@ class BaseVAE(BaseEstimator):
             kl_warmup=self.kl_warmup,
             free_bits=self.free_bits,
             early_stopping=early,
-            validation_fraction=self._validation_fraction(n_rows, method, fresh),
+            validation_fraction=self._validation_fraction(refit),
             n_iter_no_change=patience,
             tol=self.tol,
             verbose=self.verbose,
@@ -378,7 +375,7 @@ class BaseVAE(BaseEstimator):
         if self._early_stopping(X.shape[0], method):
             train_index, valid_index = validation_split(
                 X.shape[0],
-                self._validation_fraction(X.shape[0], method, fresh=True),
+                self._validation_fraction(self._refits(X.shape[0], method)),
                 run_seed,
             )
             init_rows, held_out = np.sort(train_index), np.sort(valid_index)
@@ -717,8 +714,3 @@ class BaseVAE(BaseEstimator):
         if self._x_offset is None:
             return X_model.astype(dtype, copy=False)
         return (X_model.astype(np.float64) + self._x_offset).astype(dtype)
-
-
-def _ceil_rows(fraction, n_rows):
-    """Rows that ``fraction`` of ``n_rows`` makes (``train_test_split``'s ceil)."""
-    return int(np.ceil(fraction * n_rows))

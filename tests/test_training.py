@@ -229,9 +229,13 @@ def test_auto_validation_fraction_without_a_refit_is_a_tenth(monkeypatch):
         fitted = VAETransformer(n_components=1, max_iter=2, random_state=0).fit(X)
     assert len(fitted._unseen_rows) == 20
     vae = VAETransformer(n_components=1)
-    assert vae._validation_fraction(200, "fit") == 0.1
-    assert vae._validation_fraction(150, "fit") == 0.2
-    assert vae._validation_fraction(150, "partial_fit") == 0.1
+
+    def fraction(n_rows, method):
+        return vae._validation_fraction(vae._refits(n_rows, method))
+
+    assert fraction(200, "fit") == 0.1
+    assert fraction(150, "fit") == 0.2
+    assert fraction(150, "partial_fit") == 0.1
 
 
 def test_a_warm_start_holds_out_a_tenth(monkeypatch):
